@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BudflowSiteConfig(AppConfig):
+    name = "budflow_site"
+    verbose_name = "BudFlow"

@@ -1,0 +1,213 @@
+"""BudFlow settings: read from the environment only (see ``.env.example``).
+
+Without ``REDIS_URL`` BudFlow runs on the embedded default: SQLite (WAL), the django-q2 ORM
+broker, a database cache and a SQLite-file channel layer shared by the web, worker and timer
+processes of one machine. With ``REDIS_URL`` (and PostgreSQL in ``DATABASE_URL``) it uses
+channels-redis, the django-q2 Redis broker and a Redis cache, for any number of hosts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+
+from budflow_site.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    load_env_file,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_env_file(Path(os.environ.get("BUDFLOW_ENV_FILE", BASE_DIR / ".env")))
+
+DATA_DIR = Path(env_str("BUDFLOW_DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+INSECURE_DEV_KEY = "insecure-dev-key-only-for-debug-and-tests"
+TESTING = "pytest" in sys.modules
+SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEV_KEY if DEBUG or TESTING else None)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+BUDFLOW_PUBLIC_URL = env_str("BUDFLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlparse(BUDFLOW_PUBLIC_URL).scheme not in ("http", "https"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("BUDFLOW_PUBLIC_URL must be an absolute http(s) URL")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "django_q",
+    "budflow_site",
+    "workflows",
+    "executions",
+    "pindata",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "budflow_site.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "budflow_site.wsgi.application"
+ASGI_APPLICATION = "budflow_site.asgi.application"
+
+# -- database ---------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'budflow.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if IS_SQLITE:
+    # Several processes share the file: WAL lets readers run beside the writer, IMMEDIATE
+    # takes the write lock at BEGIN so two writers queue instead of failing mid-transaction.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else 60
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_budflow.sqlite3")}
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# -- redis / queue / channel layer / cache ----------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_WORKERS = env_int("BUDFLOW_WORKERS", 2, minimum=1, maximum=64)
+Q_TASK_TIMEOUT = env_int("BUDFLOW_TASK_TIMEOUT", 3600, minimum=10)
+Q_CLUSTER: dict[str, object] = {
+    "name": env_str("BUDFLOW_QUEUE_NAME", "budflow"),
+    "workers": Q_WORKERS,
+    "timeout": Q_TASK_TIMEOUT,
+    "retry": Q_TASK_TIMEOUT + 60,
+    "max_attempts": 1,
+    "recycle": 500,
+    "save_limit": 250,
+    "ack_failures": True,
+    "catch_up": False,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 defaults to a 5 s socket timeout, which kills idle websockets.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 1500, "expiry": 30},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.05
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "budflow_site.channel_layer.SQLiteChannelLayer",
+            "CONFIG": {"path": str(DATA_DIR / "channels.sqlite3")},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "budflow_cache"}}
+
+# -- auth / API -------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "budflow_site.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "BudFlow API",
+    "DESCRIPTION": "Durable workflow execution engine (n8n-compatible workflows).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BUDFLOW_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", BUDFLOW_PUBLIC_URL.startswith("https"))
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+}
+
+# -- BudFlow engine ---------------------------------------------------------------------
+BUDFLOW = {
+    "LEASE_SECONDS": env_float("BUDFLOW_LEASE_SECONDS", 30.0, minimum=1.0),
+    "HEARTBEAT_SECONDS": env_float("BUDFLOW_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
+    "MAX_RECOVERIES": env_int("BUDFLOW_MAX_RECOVERIES", 3, minimum=0),
+    "MAX_NODE_RUNS": env_int("BUDFLOW_MAX_NODE_RUNS", 100_000, minimum=10),
+    "CHECKPOINT_BATCH": env_int("BUDFLOW_CHECKPOINT_BATCH", 50, minimum=1),
+    "CHECKPOINT_INTERVAL_MS": env_int("BUDFLOW_CHECKPOINT_INTERVAL_MS", 20, minimum=0),
+    "WAIT_TILL_COMPLETION_SECONDS": env_float("BUDFLOW_WAIT_TILL_COMPLETION_SECONDS", 60.0, minimum=0.1),
+    "TIMER_POLL_SECONDS": env_float("BUDFLOW_TIMER_POLL_SECONDS", 1.0, minimum=0.05),
+    "UNCLAIMED_REQUEUE_SECONDS": env_float("BUDFLOW_UNCLAIMED_REQUEUE_SECONDS", 30.0, minimum=1.0),
+    "RUN_INLINE": env_bool("BUDFLOW_RUN_INLINE", False),
+}

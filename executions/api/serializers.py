@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from executions.choices import ExecutionMode
+from executions.models import Execution
+from executions.selectors import run_data_of
+
+
+class ExecuteRequestSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=[ExecutionMode.MANUAL, ExecutionMode.TEST, ExecutionMode.CLI], default=ExecutionMode.MANUAL
+    )
+    trigger_node = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    input_data = serializers.JSONField(required=False, allow_null=True)
+    destination_node = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    destination_mode = serializers.ChoiceField(choices=["inclusive", "exclusive"], required=False)
+    wait_till_completion = serializers.BooleanField(default=False)
+
+
+class ExecutionListSerializer(serializers.ModelSerializer):
+    workflow_name = serializers.CharField(source="workflow.name", read_only=True)
+    parent_execution_id = serializers.IntegerField(read_only=True)
+    retry_of = serializers.IntegerField(source="retry_of_id", read_only=True)
+    retry_success_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id",
+            "workflow",
+            "workflow_name",
+            "status",
+            "mode",
+            "execution_mode",
+            "created_at",
+            "started_at",
+            "stopped_at",
+            "wait_till",
+            "start_node",
+            "destination_node",
+            "parent_execution_id",
+            "retry_of",
+            "retry_success_id",
+            "execution_depth",
+            "custom_data",
+            "error",
+            "last_node_executed",
+        ]
+        read_only_fields = fields
+
+
+class ExecutionDetailSerializer(ExecutionListSerializer):
+    waiting_node = serializers.SerializerMethodField()
+    pause = serializers.SerializerMethodField()
+    resume_url = serializers.SerializerMethodField()
+    run_data = serializers.SerializerMethodField()
+    cancel_requested = serializers.BooleanField(read_only=True)
+
+    class Meta(ExecutionListSerializer.Meta):
+        fields = [
+            *ExecutionListSerializer.Meta.fields,
+            "trigger_node",
+            "destination_mode",
+            "execution_stack",
+            "waiting_node",
+            "pause",
+            "resume_url",
+            "cancel_requested",
+            "run_data",
+        ]
+        read_only_fields = fields
+
+    def _pause(self, obj: Execution) -> dict[str, Any] | None:
+        if obj.status != "waiting":
+            return None
+        return (obj.state or {}).get("pause")
+
+    def get_waiting_node(self, obj: Execution) -> str | None:
+        pause = self._pause(obj)
+        return pause.get("node") if pause else None
+
+    def get_pause(self, obj: Execution) -> dict[str, Any] | None:
+        pause = self._pause(obj)
+        if not pause:
+            return None
+        return {
+            "type": pause.get("type"),
+            "node": pause.get("node"),
+            "message": pause.get("message"),
+            "expires_at": pause.get("expires_at"),
+        }
+
+    def get_resume_url(self, obj: Execution) -> str | None:
+        pause = self._pause(obj)
+        return pause.get("resume_url") if pause else None
+
+    def get_run_data(self, obj: Execution) -> dict[str, Any]:
+        return run_data_of(obj)

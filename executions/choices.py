@@ -1,0 +1,77 @@
+"""Execution statuses and modes, with the groups rules are written against."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ExecutionStatus(models.TextChoices):
+    NEW = "new", "New"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting"
+    SUCCESS = "success", "Success"
+    ERROR = "error", "Error"
+    CANCELED = "canceled", "Canceled"
+    CRASHED = "crashed", "Crashed"
+
+
+TERMINAL = frozenset(
+    {ExecutionStatus.SUCCESS, ExecutionStatus.ERROR, ExecutionStatus.CANCELED, ExecutionStatus.CRASHED}
+)
+ACTIVE = frozenset({ExecutionStatus.NEW, ExecutionStatus.RUNNING, ExecutionStatus.WAITING})
+RETRYABLE = frozenset({ExecutionStatus.ERROR, ExecutionStatus.CANCELED, ExecutionStatus.CRASHED})
+
+# The one table of allowed status changes; services refuse anything else.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    ExecutionStatus.NEW: frozenset(
+        {ExecutionStatus.RUNNING, ExecutionStatus.CANCELED, ExecutionStatus.ERROR, ExecutionStatus.CRASHED}
+    ),
+    ExecutionStatus.RUNNING: frozenset(
+        {
+            ExecutionStatus.RUNNING,
+            ExecutionStatus.WAITING,
+            ExecutionStatus.SUCCESS,
+            ExecutionStatus.ERROR,
+            ExecutionStatus.CANCELED,
+            ExecutionStatus.CRASHED,
+        }
+    ),
+    ExecutionStatus.WAITING: frozenset(
+        {ExecutionStatus.RUNNING, ExecutionStatus.CANCELED, ExecutionStatus.ERROR, ExecutionStatus.CRASHED}
+    ),
+    ExecutionStatus.SUCCESS: frozenset(),
+    ExecutionStatus.ERROR: frozenset(),
+    ExecutionStatus.CANCELED: frozenset(),
+    ExecutionStatus.CRASHED: frozenset(),
+}
+
+
+class ExecutionMode(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    TRIGGER = "trigger", "Trigger"
+    WEBHOOK = "webhook", "Webhook"
+    ERROR = "error", "Error workflow"
+    RETRY = "retry", "Retry"
+    INTEGRATED = "integrated", "Sub-workflow"
+    CLI = "cli", "Command line"
+    INTERNAL = "internal", "Internal"
+    TEST = "test", "Test"
+
+
+TEST_MODES = frozenset({ExecutionMode.MANUAL, ExecutionMode.TEST})
+PRODUCTION_MODES = frozenset(set(ExecutionMode) - TEST_MODES)
+
+
+class RunKind(models.TextChoices):
+    """Whether an execution ran the whole workflow or a part reusing stored outputs."""
+
+    FULL = "full", "Full"
+    PARTIAL = "partial", "Partial"
+
+
+class NodeRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCESS = "success", "Success"
+    ERROR = "error", "Error"
+    WAITING = "waiting", "Waiting"
+    CANCELED = "canceled", "Canceled"

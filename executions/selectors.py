@@ -1,0 +1,59 @@
+"""Reads of executions, scoped to what a user may see, and the API's run-data shape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from executions.models import Execution, NodeRun
+
+
+def executions_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Execution]:
+    """Staff see every execution; others only those of their own workflows."""
+    qs = Execution.objects.select_related("workflow")
+    if getattr(user, "is_staff", False):
+        return qs
+    return qs.filter(workflow__owner_id=user.pk)
+
+
+def execution_filter(qs: QuerySet[Execution], params: Mapping[str, str]) -> QuerySet[Execution]:
+    """List filters: ``workflow``, ``status``, ``mode``, ``parent_execution``, ``custom_data__<key>``."""
+    for name in ("workflow", "parent_execution"):
+        value = params.get(name)
+        if value:
+            qs = qs.filter(**{f"{name}_id": value})
+    for name in ("status", "mode"):
+        value = params.get(name)
+        if value:
+            qs = qs.filter(**{f"{name}__in": value.split(",")})
+    for key, value in params.items():
+        if key.startswith("custom_data__") and len(key) > len("custom_data__"):
+            qs = qs.filter(**{f"custom_data__{key[len('custom_data__') :]}": value})
+    return qs
+
+
+def run_data_of(execution: Execution) -> dict[str, list[dict[str, Any]]]:
+    """``run_data`` as API.md shapes it: node name → runs in execution order."""
+    rows = NodeRun.objects.filter(execution_id=execution.pk).select_related("reused_from").order_by("execution_index")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        output = row.reused_from.output if row.reused_from_id and row.reused_from else row.output
+        out.setdefault(row.node_name, []).append(
+            {
+                "run_index": row.run_index,
+                "execution_index": row.execution_index,
+                "status": row.status,
+                "start_time": row.started_at.isoformat(),
+                "execution_time_ms": round(row.execution_time_ms, 3),
+                "source": row.source,
+                "data": {"main": output or []},
+                "error": row.error,
+                "pinned": bool((row.metadata or {}).get("pinned")),
+                "reused_from": row.reused_from.execution_id if row.reused_from_id and row.reused_from else None,
+                "metadata": row.metadata,
+            }
+        )
+    return out

@@ -1,0 +1,213 @@
+"""Persistence of a running execution: node runs, engine state and events, checkpointed together.
+
+DESIGN.md's first invariant: a node run is completed when its NodeRun is committed, together
+with the engine state that follows it. Runs of side-effect-free nodes are batched (up to
+``CHECKPOINT_BATCH`` runs or ``CHECKPOINT_INTERVAL_MS``); a node with side effects is preceded
+by a checkpoint and followed by its own commit, so after a crash it runs again at most once
+and nothing before it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from executions.events import events_record
+from executions.models import Execution, NodeRun
+from workflows.engine.state import NodeRunRecord
+
+if TYPE_CHECKING:
+    from workflows.engine.runner import WorkflowRunner
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the execution's lease: it must stop touching it."""
+
+
+def _ts(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+
+
+def node_event_data(record: NodeRunRecord) -> dict[str, Any]:
+    return {
+        "node_name": record.node,
+        "node_type": record.node_type,
+        "run_index": record.run_index,
+        "execution_index": record.execution_index,
+        "status": record.status,
+        "start_time": _ts(record.start_time).isoformat(),
+        "execution_time_ms": round(record.execution_time_ms, 3),
+        "items": record.item_counts(),
+        "error": {"message": record.error.get("message"), "type": record.error.get("type")} if record.error else None,
+    }
+
+
+class DbRecorder:
+    """:class:`RunHooks` that write to the database through one checkpoint transaction."""
+
+    def __init__(self, *, execution: Execution, worker_id: str) -> None:
+        conf = settings.BUDFLOW
+        self.execution_id = execution.pk
+        self.worker_id = worker_id
+        self.lease = dt.timedelta(seconds=conf["LEASE_SECONDS"])
+        self.batch = conf["CHECKPOINT_BATCH"]
+        self.interval = conf["CHECKPOINT_INTERVAL_MS"] / 1000.0
+        self.pending_runs: list[NodeRunRecord] = []
+        self.pending_events: list[tuple[str, dict[str, Any], dt.datetime | None]] = []
+        self.last_flush = time.monotonic()
+        self.stop_requested = threading.Event()
+        self.lease_lost = threading.Event()
+        self.runner: WorkflowRunner | None = None
+        # (node, run_index) of runs already stored as ``waiting`` rows, completed by an update
+        self.waiting_rows: set[tuple[str, int]] = set(
+            NodeRun.objects.filter(execution_id=execution.pk, status="waiting").values_list("node_name", "run_index")
+        )
+
+    def attach(self, runner: WorkflowRunner) -> None:
+        self.runner = runner
+
+    # -- RunHooks ----------------------------------------------------------------------
+    def node_started(self, node: str, node_type: str, run_index: int, execution_index: int, side_effects: bool) -> None:
+        self.pending_events.append(
+            (
+                "node_started",
+                {
+                    "node_name": node,
+                    "node_type": node_type,
+                    "run_index": run_index,
+                    "execution_index": execution_index,
+                    "status": "running",
+                    "start_time": timezone.now().isoformat(),
+                    "execution_time_ms": None,
+                    "items": [],
+                    "error": None,
+                },
+                None,
+            )
+        )
+        if side_effects:
+            self.flush()
+
+    def node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
+        self.pending_runs.append(record)
+        kind = "node_error" if record.status == "error" else "node_finished"
+        self.pending_events.append((kind, node_event_data(record), None))
+        side_effects = runner._plans[record.node].node_type.side_effects
+        if (
+            side_effects
+            or record.status != "success"
+            or len(self.pending_runs) >= self.batch
+            or time.monotonic() - self.last_flush >= self.interval
+        ):
+            self.flush()
+
+    def should_stop(self) -> bool:
+        return self.stop_requested.is_set()
+
+    # -- checkpoint --------------------------------------------------------------------
+    def flush(self, extra_fields: dict[str, Any] | None = None) -> None:
+        """Commit pending node runs, the current engine state and pending events atomically."""
+        runner = self.runner
+        assert runner is not None
+        state = runner.state_dict()
+        now = timezone.now()
+        with transaction.atomic():
+            fields: dict[str, Any] = {
+                "state": state,
+                "lease_expires_at": now + self.lease,
+                "custom_data": runner.state.custom_data,
+                "last_node_executed": runner.state.last_node or "",
+            }
+            fields.update(extra_fields or {})
+            updated = Execution.objects.filter(pk=self.execution_id, lease_owner=self.worker_id).update(**fields)
+            if updated != 1:
+                self.lease_lost.set()
+                self.stop_requested.set()
+                raise LeaseLost(f"execution {self.execution_id}: lease lost by {self.worker_id}")
+            creates = []
+            for record in self.pending_runs:
+                row = self._row(record)
+                key = (record.node, record.run_index)
+                if key in self.waiting_rows:
+                    NodeRun.objects.filter(
+                        execution_id=self.execution_id, node_name=record.node, run_index=record.run_index
+                    ).update(
+                        **{
+                            f: getattr(row, f)
+                            for f in (
+                                "status",
+                                "execution_index",
+                                "started_at",
+                                "execution_time_ms",
+                                "source",
+                                "output",
+                                "error",
+                                "metadata",
+                            )
+                        }
+                    )
+                    if record.status != "waiting":
+                        self.waiting_rows.discard(key)
+                else:
+                    creates.append(row)
+                    if record.status == "waiting":
+                        self.waiting_rows.add(key)
+            if creates:
+                NodeRun.objects.bulk_create(creates)
+            events_record(execution_id=self.execution_id, events=self.pending_events)
+            if Execution.objects.filter(pk=self.execution_id, cancel_requested=True).exists():
+                self.stop_requested.set()
+        self.pending_runs = []
+        self.pending_events = []
+        self.last_flush = time.monotonic()
+
+    def _row(self, record: NodeRunRecord) -> NodeRun:
+        return NodeRun(
+            execution_id=self.execution_id,
+            node_name=record.node,
+            node_type=record.node_type,
+            run_index=record.run_index,
+            execution_index=record.execution_index,
+            status=record.status,
+            started_at=_ts(record.start_time),
+            execution_time_ms=record.execution_time_ms,
+            source=record.source,
+            output=record.output,
+            error=record.error,
+            metadata=record.metadata,
+        )
+
+
+class Heartbeat(threading.Thread):
+    """Renews the lease while a node runs; on loss (or a stop request) tells the run to stop."""
+
+    def __init__(self, recorder: DbRecorder, every: float) -> None:
+        super().__init__(name=f"lease-{recorder.execution_id}", daemon=True)
+        self.recorder = recorder
+        self.every = every
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        rec = self.recorder
+        try:
+            while not self.done.wait(self.every):
+                now = timezone.now()
+                updated = Execution.objects.filter(pk=rec.execution_id, lease_owner=rec.worker_id).update(
+                    lease_expires_at=now + rec.lease
+                )
+                if updated != 1:
+                    rec.lease_lost.set()
+                    rec.stop_requested.set()
+                    return
+                if Execution.objects.filter(pk=rec.execution_id, cancel_requested=True).exists():
+                    rec.stop_requested.set()
+        finally:
+            connection.close()

@@ -1,0 +1,84 @@
+"""The timer process's duties that keep executions moving: lease sweeping and lost tasks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from executions.choices import ExecutionStatus
+from executions.events import events_record, execution_event_data
+from executions.models import Execution
+from executions.queue import enqueue_execution
+
+log = logging.getLogger(__name__)
+
+
+def _locked_due(qs):  # type: ignore[no-untyped-def]
+    # PostgreSQL: concurrent sweepers skip rows another one holds. SQLite serialises writers.
+    if transaction.get_connection().features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True)
+    return qs
+
+
+def sweep_expired_leases(*, limit: int = 100) -> list[int]:
+    """Take over running executions whose worker stopped renewing its lease.
+
+    Each is released for another worker (``lease_owner`` emptied, ``execution_recovered``
+    sent) and re-queued; after ``MAX_RECOVERIES`` it ends ``crashed`` instead.
+    """
+    conf = settings.BUDFLOW
+    now = timezone.now()
+    recovered: list[int] = []
+    with transaction.atomic():
+        due = _locked_due(
+            Execution.objects.filter(status=ExecutionStatus.RUNNING, lease_expires_at__lt=now).exclude(lease_owner="")
+        ).order_by("lease_expires_at")[:limit]
+        for execution in due:
+            if execution.recoveries >= conf["MAX_RECOVERIES"]:
+                execution.status = ExecutionStatus.CRASHED
+                execution.stopped_at = now
+                execution.error = {
+                    "message": f"The worker running this execution stopped {execution.recoveries + 1} times",
+                    "type": "WorkerCrashed",
+                }
+                execution.lease_owner = ""
+                execution.lease_expires_at = None
+                execution.save(update_fields=["status", "stopped_at", "error", "lease_owner", "lease_expires_at"])
+                events_record(
+                    execution_id=execution.pk, events=[("execution_finished", execution_event_data(execution), now)]
+                )
+                continue
+            execution.recoveries += 1
+            execution.lease_owner = ""
+            # Grace period for the re-queued task to be claimed before the next sweep.
+            execution.lease_expires_at = now + timedelta(seconds=conf["LEASE_SECONDS"])
+            execution.save(update_fields=["recoveries", "lease_owner", "lease_expires_at"])
+            data = execution_event_data(execution)
+            data["recoveries"] = execution.recoveries
+            events_record(execution_id=execution.pk, events=[("execution_recovered", data, now)])
+            recovered.append(execution.pk)
+            transaction.on_commit(lambda pk=execution.pk: enqueue_execution(pk))
+    for pk in recovered:
+        log.warning("execution %s: lease expired, recovered", pk)
+    return recovered
+
+
+def requeue_unclaimed(*, limit: int = 100) -> list[int]:
+    """Re-queue ``new`` executions no worker claimed in time (a broker can drop tasks)."""
+    conf = settings.BUDFLOW
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=conf["UNCLAIMED_REQUEUE_SECONDS"])
+    requeued: list[int] = []
+    with transaction.atomic():
+        due = _locked_due(
+            Execution.objects.filter(status=ExecutionStatus.NEW, cancel_requested=False, enqueued_at__lt=cutoff)
+        ).order_by("enqueued_at")[:limit]
+        for execution in due:
+            Execution.objects.filter(pk=execution.pk).update(enqueued_at=now)
+            requeued.append(execution.pk)
+            transaction.on_commit(lambda pk=execution.pk: enqueue_execution(pk))
+    return requeued

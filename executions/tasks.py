@@ -1,0 +1,10 @@
+"""django-q2 task entry points: thin wrappers that call one service."""
+
+from __future__ import annotations
+
+from executions.services.worker import execution_run
+
+
+def run_execution(execution_id: int) -> str:
+    """Run or continue an execution on this worker; returns the status it ended with."""
+    return execution_run(execution_id=execution_id)

@@ -1,0 +1,1 @@
+"""Pinned node outputs (built by the pin-data feature)."""

@@ -1,0 +1,397 @@
+"""The resumable execution loop.
+
+One loop serves every way of running: a full run starts with the trigger on the stack; a
+partial run, a resume, a crash recovery and a retry start from a rebuilt or restored
+:class:`ExecutionState`. Branch order is n8n's "v1": one branch runs to its end before the
+next, and a node's children are taken top to bottom, then left to right, by canvas position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from workflows.engine.context import Evaluator, ExecutionInfo, NodeContext
+from workflows.engine.errors import EndlessLoopError, NodeError
+from workflows.engine.graph import Edge, Graph
+from workflows.engine.nodes.base import NodeType
+from workflows.engine.registry import NodeRegistry
+from workflows.engine.state import (
+    ExecutionState,
+    Items,
+    NodeRunRecord,
+    PauseRequest,
+    RunData,
+    Task,
+)
+
+DEFAULT_MAX_NODE_RUNS = 100_000
+
+
+class RunHooks(Protocol):
+    """How the engine reports to its host (persistence, events, cancellation)."""
+
+    def node_started(
+        self, node: str, node_type: str, run_index: int, execution_index: int, side_effects: bool
+    ) -> None: ...
+
+    def node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
+        """Called after a node ran and its children were queued: the moment to checkpoint."""
+
+    def should_stop(self) -> bool: ...
+
+
+class NullHooks:
+    """Hooks that record nothing (benchmarks, pure engine tests)."""
+
+    def node_started(self, node: str, node_type: str, run_index: int, execution_index: int, side_effects: bool) -> None:
+        return None
+
+    def node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
+        return None
+
+    def should_stop(self) -> bool:
+        return False
+
+
+@dataclass(slots=True)
+class RunResult:
+    """How a call to :meth:`WorkflowRunner.run` ended."""
+
+    status: str  # success | error | waiting | canceled
+    last_node: str | None = None
+    error: dict[str, Any] | None = None
+    pause: PauseRequest | None = None
+
+
+@dataclass(slots=True)
+class _NodePlan:
+    """Per-node facts computed once per runner, so the loop does only dict lookups."""
+
+    node: Mapping[str, Any]
+    node_type: NodeType
+    edges: list[Edge]  # sorted so that pushing in order leaves the top-left child on top
+    input_count: int
+    output_count: int
+    disabled: bool
+    execute_once: bool
+    always_output: bool
+    on_error: str
+    retry_tries: int
+    retry_wait_s: float
+
+
+class WorkflowRunner:
+    """Runs a workflow over an :class:`ExecutionState` until it ends, pauses or is stopped."""
+
+    def __init__(
+        self,
+        *,
+        nodes: list[Mapping[str, Any]],
+        connections: Mapping[str, Any],
+        registry: NodeRegistry,
+        state: ExecutionState,
+        run_data: RunData | None = None,
+        hooks: RunHooks | None = None,
+        execution: ExecutionInfo | None = None,
+        evaluator: Evaluator | None = None,
+        max_node_runs: int = DEFAULT_MAX_NODE_RUNS,
+        graph: Graph | None = None,
+    ) -> None:
+        self.graph = graph or Graph(nodes, connections)
+        self.registry = registry
+        self.state = state
+        self.run_data: RunData = run_data if run_data is not None else {}
+        self.hooks: RunHooks = hooks or NullHooks()
+        self.execution = execution or ExecutionInfo()
+        self.evaluator = evaluator
+        self.max_node_runs = max_node_runs
+        self._plans = {name: self._plan(node) for name, node in self.graph.nodes.items()}
+        self._filter = self._effective_filter()
+
+    # -- setup -----------------------------------------------------------------------
+    def _plan(self, node: Mapping[str, Any]) -> _NodePlan:
+        node_type = self.registry.get(node["type"])
+        if node_type is None:
+            raise NodeError(f"node {node['name']!r} has unknown type {node['type']!r}")
+        graph = self.graph
+        edges = [e for out in graph.outgoing[node["name"]] for e in out]
+        # n8n v1 sorts children bottom-right first and unshifts each onto the stack front;
+        # pushing in the same order onto our stack's end gives the same pop order.
+        edges.sort(key=lambda e: (-graph.position(e.target)[1], -graph.position(e.target)[0]))
+        on_error = node.get("onError") or ("continueRegularOutput" if node.get("continueOnFail") else "stopWorkflow")
+        outputs = node_type.output_count(node) + (1 if on_error == "continueErrorOutput" else 0)
+        retry = bool(node.get("retryOnFail"))
+        tries = min(max(int(node.get("maxTries") or 3), 2), 5) if retry else 1
+        wait_ms = min(max(int(node.get("waitBetweenTries") or 1000), 0), 5000) if retry else 0
+        return _NodePlan(
+            node=node,
+            node_type=node_type,
+            edges=edges,
+            input_count=max(graph.input_count(node["name"]), 1),
+            output_count=outputs,
+            disabled=bool(node.get("disabled")),
+            execute_once=bool(node.get("executeOnce")),
+            always_output=bool(node.get("alwaysOutputData")),
+            on_error=on_error,
+            retry_tries=tries,
+            retry_wait_s=wait_ms / 1000.0,
+        )
+
+    def _effective_filter(self) -> set[str] | None:
+        state = self.state
+        allowed = set(state.node_filter) if state.node_filter is not None else None
+        if state.destination:
+            upstream = self.graph.ancestors(state.destination)
+            if state.destination_mode == "inclusive":
+                upstream.add(state.destination)
+            else:
+                upstream.discard(state.destination)
+            allowed = upstream if allowed is None else allowed & upstream
+        return allowed
+
+    # -- the loop --------------------------------------------------------------------
+    def run(self) -> RunResult:
+        state = self.state
+        stack = state.stack
+        hooks = self.hooks
+        while True:
+            if not stack:
+                if not state.waiting:
+                    break
+                # n8n v1: a node still waiting for some inputs runs once nothing else is left.
+                name = next(iter(state.waiting))
+                pending = state.waiting[name]
+                stack.append(pending.pop(0))
+                if not pending:
+                    del state.waiting[name]
+                continue
+            if hooks.should_stop():
+                return RunResult("canceled", last_node=state.last_node)
+            result = self._run_task(stack[-1])
+            if result is not None:
+                return result
+        return RunResult("success", last_node=state.last_node)
+
+    def _run_task(self, task: Task) -> RunResult | None:
+        state = self.state
+        name = task.node
+        plan = self._plans[name]
+        runs = self.run_data.get(name)
+        run_index = task.run_index if task.run_index is not None else (len(runs) if runs else 0)
+        execution_index = state.execution_index
+        type_name = plan.node["type"]
+        # Reported while the task is still on the stack: a host that checkpoints here (before
+        # a node with side effects) saves a state that runs this node again after a crash.
+        self.hooks.node_started(name, type_name, run_index, execution_index, plan.node_type.side_effects)
+        state.stack.pop()
+        state.execution_index += 1
+        state.node_runs += 1
+        start_time = time.time()
+        started = time.perf_counter()
+        error: dict[str, Any] | None = None
+        metadata: dict[str, Any] = {}
+        outputs: list[Items]
+        try:
+            if state.node_runs > self.max_node_runs:
+                raise EndlessLoopError(
+                    f"more than {self.max_node_runs} node runs in one execution: the workflow seems to loop endlessly"
+                )
+            if plan.disabled:
+                outputs = [task.inputs[0] or []] if task.inputs else [[]]
+                metadata["disabled"] = True
+            else:
+                result = self._execute(plan, task, run_index, metadata)
+                if isinstance(result, PauseRequest):
+                    return self._pause(task, plan, result, run_index, execution_index, start_time)
+                outputs = result
+                if plan.always_output and not any(outputs):
+                    outputs = [[{"json": {}, "pairedItem": {"item": 0}}], *outputs[1:]]
+        except NodeError as exc:
+            error = exc.to_dict(name)
+        except Exception as exc:  # a node's bug must fail the node, never the worker
+            error = {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__, "node": name}
+        status = "success"
+        if error is not None:
+            if plan.on_error == "stopWorkflow" or plan.disabled:
+                outputs = []
+                status = "error"
+            else:
+                outputs = self._error_outputs(plan, task, error)
+                metadata["continued_on_error"] = True
+        record = NodeRunRecord(
+            node=name,
+            node_type=type_name,
+            run_index=run_index,
+            execution_index=execution_index,
+            status=status,
+            start_time=start_time,
+            execution_time_ms=(time.perf_counter() - started) * 1000.0,
+            source=task.source,
+            output=outputs if status == "success" else None,
+            error=error,
+            metadata=metadata,
+        )
+        self._store(record)
+        state.last_node = name
+        if status == "success" and not (name == state.destination and state.destination_mode == "inclusive"):
+            self._enqueue_children(plan, outputs, name, run_index)
+        self.hooks.node_finished(record, self)
+        if status == "error":
+            return RunResult("error", last_node=name, error=error)
+        return None
+
+    def _execute(
+        self, plan: _NodePlan, task: Task, run_index: int, metadata: dict[str, Any]
+    ) -> list[Items] | PauseRequest:
+        inputs = task.inputs
+        if plan.execute_once:
+            inputs = [items[:1] if items else items for items in inputs]
+        ctx = NodeContext(
+            plan.node,
+            inputs,
+            task.source,
+            run_index,
+            self.execution,
+            self.run_data,
+            self.state.custom_data,
+            task.resume,
+            self.evaluator,
+        )
+        tries = plan.retry_tries
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = plan.node_type.execute(ctx)
+            except Exception as exc:
+                if attempt >= tries:
+                    if attempt > 1:
+                        metadata["tries"] = attempt
+                    raise
+                metadata.setdefault("try_errors", []).append(
+                    {"attempt": attempt, "message": str(exc), "type": getattr(exc, "error_type", type(exc).__name__)}
+                )
+                if plan.retry_wait_s:
+                    time.sleep(plan.retry_wait_s)
+                continue
+            if attempt > 1:
+                metadata["tries"] = attempt
+            if isinstance(result, PauseRequest):
+                return result
+            while len(result) < plan.output_count:
+                result.append([])
+            return result
+
+    def _error_outputs(self, plan: _NodePlan, task: Task, error: dict[str, Any]) -> list[Items]:
+        items = (task.inputs[0] if task.inputs else None) or [{"json": {}}]
+        message = error["message"]
+        if plan.on_error == "continueErrorOutput":
+            failed = [
+                {"json": {**item.get("json", {}), "error": message}, "pairedItem": {"item": i}}
+                for i, item in enumerate(items)
+            ]
+            return [[] for _ in range(plan.output_count - 1)] + [failed]
+        carried = [{"json": {"error": message}, "pairedItem": {"item": i}} for i in range(len(items))]
+        return [carried] + [[] for _ in range(plan.output_count - 1)]
+
+    def _store(self, record: NodeRunRecord) -> None:
+        runs = self.run_data.setdefault(record.node, [])
+        if record.run_index < len(runs):
+            runs[record.run_index] = record  # a paused run completing
+        else:
+            runs.append(record)
+
+    def _enqueue_children(self, plan: _NodePlan, outputs: list[Items], name: str, run_index: int) -> None:
+        state = self.state
+        stack = state.stack
+        allowed = self._filter
+        plans = self._plans
+        for edge in plan.edges:
+            items = outputs[edge.output] if edge.output < len(outputs) else None
+            if not items:
+                continue
+            target = edge.target
+            if allowed is not None and target not in allowed:
+                continue
+            src = {"previousNode": name, "previousNodeOutput": edge.output, "previousNodeRun": run_index}
+            count = plans[target].input_count
+            if count == 1:
+                stack.append(Task(target, [items], [src]))
+                continue
+            pending = state.waiting.setdefault(target, [])
+            for task in pending:
+                if task.inputs[edge.input] is None:
+                    break
+            else:
+                task = Task(target, [None] * count, [None] * count)
+                pending.append(task)
+            task.inputs[edge.input] = items
+            task.source[edge.input] = src
+            if all(inp is not None for inp in task.inputs):
+                pending.remove(task)
+                if not pending:
+                    del state.waiting[target]
+                stack.append(task)
+
+    def _pause(
+        self,
+        task: Task,
+        plan: _NodePlan,
+        request: PauseRequest,
+        run_index: int,
+        execution_index: int,
+        start_time: float,
+    ) -> RunResult:
+        state = self.state
+        request.node = task.node
+        request.run_index = run_index
+        task.run_index = run_index
+        task.resume = None
+        state.stack.append(task)  # continued from here on resume
+        state.pause_sequence += 1
+        state.pause = {
+            "node": task.node,
+            "type": request.pause_type,
+            "run_index": run_index,
+            "sequence": state.pause_sequence,
+        }
+        record = NodeRunRecord(
+            node=task.node,
+            node_type=plan.node["type"],
+            run_index=run_index,
+            execution_index=execution_index,
+            status="waiting",
+            start_time=start_time,
+            execution_time_ms=0.0,
+            source=task.source,
+            output=None,
+            metadata={"pause_type": request.pause_type},
+        )
+        self._store(record)
+        state.last_node = task.node
+        self.hooks.node_finished(record, self)
+        return RunResult("waiting", last_node=task.node, pause=request)
+
+    # -- helpers for hosts -------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return self.state.to_dict(self.run_data)
+
+
+def start_state(
+    trigger: str,
+    items: Items,
+    *,
+    destination: str | None = None,
+    destination_mode: str = "inclusive",
+    node_filter: list[str] | None = None,
+) -> ExecutionState:
+    """The state of a full run: the trigger on the stack with ``items`` as its input."""
+    return ExecutionState(
+        stack=[Task(trigger, [items], [None])],
+        destination=destination,
+        destination_mode=destination_mode,
+        node_filter=node_filter,
+    )

@@ -1,0 +1,78 @@
+"""Services that write workflows. Validation of the graph happens here, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from workflows.engine.registry import default_registry
+from workflows.engine.validation import validate_workflow
+from workflows.errors import InvalidInput
+from workflows.models import Workflow
+
+MAX_NAME = 200
+
+
+def _clean_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name must be a non-empty string", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"name is longer than {MAX_NAME} characters", field="name")
+    return name.strip()
+
+
+@transaction.atomic
+def workflow_create(
+    *,
+    owner: AbstractBaseUser,
+    name: Any,
+    nodes: Any = None,
+    connections: Any = None,
+    settings: Any = None,
+    active: bool = False,
+    n8n_id: str = "",
+) -> Workflow:
+    """Validate an n8n-format definition and store it for ``owner``."""
+    clean_name = _clean_name(name)
+    clean_nodes, clean_connections, clean_settings = validate_workflow(
+        nodes if nodes is not None else [], connections or {}, settings or {}, default_registry()
+    )
+    return Workflow.objects.create(
+        owner=owner,
+        name=clean_name,
+        nodes=clean_nodes,
+        connections=clean_connections,
+        settings=clean_settings,
+        active=bool(active),
+        n8n_id=n8n_id,
+    )
+
+
+@transaction.atomic
+def workflow_update(*, workflow: Workflow, **changes: Any) -> Workflow:
+    """Apply ``changes`` (any of name, nodes, connections, settings, active); bump the version."""
+    locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    if "name" in changes:
+        locked.name = _clean_name(changes["name"])
+    graph_keys = {"nodes", "connections", "settings"} & changes.keys()
+    if graph_keys:
+        nodes, connections, settings = validate_workflow(
+            changes.get("nodes", locked.nodes),
+            changes.get("connections", locked.connections),
+            changes.get("settings", locked.settings),
+            default_registry(),
+        )
+        if (nodes, connections, settings) != (locked.nodes, locked.connections, locked.settings):
+            locked.version += 1
+        locked.nodes, locked.connections, locked.settings = nodes, connections, settings
+    if "active" in changes:
+        locked.active = bool(changes["active"])
+    locked.save()
+    return locked
+
+
+def workflow_delete(*, workflow: Workflow) -> None:
+    """Delete a workflow and (by cascade) its executions."""
+    workflow.delete()
