@@ -12,7 +12,7 @@ from workflows.errors import ServiceError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus service errors (their own status) and workflow validation (400)."""
+    """DRF's handler, plus service errors (their own status), workflow validation and over-deep JSON (400)."""
     if isinstance(exc, WorkflowValidationError):
         body: dict[str, Any] = dict(exc.errors)
         body["detail"] = "The workflow is invalid: " + "; ".join(
@@ -21,4 +21,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=400)
     if isinstance(exc, ServiceError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RecursionError):
+        # Only a client's deeply nested JSON recurses this far (in the parser, or when the
+        # data is validated or encoded for storage). Services write atomically: nothing was stored.
+        return Response({"detail": "The request body is nested too deeply."}, status=400)
     return drf_exception_handler(exc, context)

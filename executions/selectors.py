@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.json import KeyTransform
 
 from executions.models import Execution, NodeRun
+from workflows.errors import InvalidInput
 
 
 def executions_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Execution]:
@@ -24,14 +26,25 @@ def execution_filter(qs: QuerySet[Execution], params: Mapping[str, str]) -> Quer
     for name in ("workflow", "parent_execution"):
         value = params.get(name)
         if value:
-            qs = qs.filter(**{f"{name}_id": value})
+            if not value.isascii() or not value.isdigit():
+                raise InvalidInput(f"must be an id (a whole number), got {value!r}", field=name)
+            # Beyond a 64-bit id nothing matches (and SQLite refuses to bind the number).
+            qs = qs.filter(**{f"{name}_id": int(value)}) if int(value) < 2**63 else qs.none()
     for name in ("status", "mode"):
         value = params.get(name)
         if value:
             qs = qs.filter(**{f"{name}__in": value.split(",")})
-    for key, value in params.items():
+    for n, (key, value) in enumerate(params.items()):
         if key.startswith("custom_data__") and len(key) > len("custom_data__"):
-            qs = qs.filter(**{f"custom_data__{key[len('custom_data__') :]}": value})
+            path = key[len("custom_data__") :].split("__")
+            if not all(path):
+                raise InvalidInput("custom data keys must not be empty", field=key)
+            # Every part is a key, never an ORM lookup: ``custom_data__a__regex=(`` must not
+            # reach the database as a regular expression.
+            expr: Any = F("custom_data")
+            for part in path:
+                expr = KeyTransform(part, expr)
+            qs = qs.alias(**{f"_custom_data_{n}": expr}).filter(**{f"_custom_data_{n}": value})
     return qs
 
 

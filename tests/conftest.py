@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,3 +109,21 @@ def create_workflow(api: APIClient) -> Callable[..., dict[str, Any]]:
 def inline_runs(settings: Any) -> None:
     """Run executions inside the request (no worker); tests using it need transaction=True."""
     settings.BUDFLOW = {**settings.BUDFLOW, "RUN_INLINE": True}
+
+
+def _remove_sqlite_test_files() -> None:
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(name + suffix).unlink(missing_ok=True)
+
+
+def pytest_sessionstart(session: Any) -> None:
+    """Remove stale SQLite test files (a WAL file without its database gives I/O errors)."""
+    _remove_sqlite_test_files()
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    _remove_sqlite_test_files()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from workflows.engine.registry import default_registry
@@ -26,7 +26,7 @@ def _clean_name(name: Any) -> str:
 @transaction.atomic
 def workflow_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     name: Any,
     nodes: Any = None,
     connections: Any = None,
@@ -37,7 +37,11 @@ def workflow_create(
     """Validate an n8n-format definition and store it for ``owner``."""
     clean_name = _clean_name(name)
     clean_nodes, clean_connections, clean_settings = validate_workflow(
-        nodes if nodes is not None else [], connections or {}, settings or {}, default_registry()
+        # ``None`` means "absent"; any other value, even a falsy one of the wrong type, is validated.
+        nodes if nodes is not None else [],
+        connections if connections is not None else {},
+        settings if settings is not None else {},
+        default_registry(),
     )
     return Workflow.objects.create(
         owner=owner,

@@ -1,13 +1,13 @@
-from django.urls import path
-from rest_framework.routers import SimpleRouter
+from django.urls import re_path
 
 from executions.api.views import ExecutionViewSet, WorkflowExecuteView
+from workflows.api.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("executions", ExecutionViewSet, basename="execution")
 
 urlpatterns = [
-    path("workflows/<int:pk>/execute", WorkflowExecuteView.as_view(), name="workflow-execute"),
-    path("workflows/<int:pk>/execute/", WorkflowExecuteView.as_view()),
+    # One route with an optional slash (as the routers use), so the schema lists one operation.
+    re_path(r"^workflows/(?P<pk>[0-9]+)/execute/?$", WorkflowExecuteView.as_view(), name="workflow-execute"),
     *router.urls,
 ]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -80,7 +80,7 @@ def check_destination(nodes: list[dict[str, Any]], destination: str | None, mode
 def execution_create(
     *,
     workflow: Workflow,
-    user: AbstractBaseUser | AnonymousUser | None,
+    user: User | AnonymousUser | None,
     mode: str = ExecutionMode.MANUAL,
     trigger_node: str | None = None,
     input_data: Any = None,
@@ -111,7 +111,7 @@ def execution_create(
     with transaction.atomic():
         execution = Execution.objects.create(
             workflow=workflow,
-            created_by=user if user is not None and user.is_authenticated else None,
+            created_by=user if isinstance(user, User) else None,
             mode=mode,
             trigger_node=trigger,
             destination_node=destination,

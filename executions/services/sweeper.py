@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from executions.choices import ExecutionStatus
@@ -17,7 +19,7 @@ from executions.queue import enqueue_execution
 log = logging.getLogger(__name__)
 
 
-def _locked_due(qs):  # type: ignore[no-untyped-def]
+def _locked_due(qs: QuerySet[Execution]) -> QuerySet[Execution]:
     # PostgreSQL: concurrent sweepers skip rows another one holds. SQLite serialises writers.
     if transaction.get_connection().features.has_select_for_update_skip_locked:
         return qs.select_for_update(skip_locked=True)
@@ -61,9 +63,10 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
             data["recoveries"] = execution.recoveries
             events_record(execution_id=execution.pk, events=[("execution_recovered", data, now)])
             recovered.append(execution.pk)
-            transaction.on_commit(lambda pk=execution.pk: enqueue_execution(pk))
+    # After the commit, so the claiming worker sees the released lease.
     for pk in recovered:
         log.warning("execution %s: lease expired, recovered", pk)
+        enqueue_execution(pk)
     return recovered
 
 
@@ -80,5 +83,5 @@ def requeue_unclaimed(*, limit: int = 100) -> list[int]:
         for execution in due:
             Execution.objects.filter(pk=execution.pk).update(enqueued_at=now)
             requeued.append(execution.pk)
-            transaction.on_commit(lambda pk=execution.pk: enqueue_execution(pk))
+            transaction.on_commit(partial(enqueue_execution, execution.pk))
     return requeued

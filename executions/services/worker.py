@@ -97,7 +97,7 @@ def execution_run(*, execution_id: int, worker_id: str | None = None) -> str:
             run_data=run_data,
             hooks=recorder,
             execution=execution_info(execution),
-            max_node_runs=conf["MAX_NODE_RUNS"],
+            max_node_runs=int(conf["MAX_NODE_RUNS"]),
         )
     except (StateError, KeyError, TypeError, ValueError) as exc:
         log.error("execution %s cannot be restored: %s", execution_id, exc)

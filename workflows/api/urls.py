@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from workflows.api.routers import OptionalSlashRouter
 from workflows.api.views import WorkflowViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("workflows", WorkflowViewSet, basename="workflow")
 
 urlpatterns = router.urls

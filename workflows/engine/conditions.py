@@ -93,8 +93,12 @@ def evaluate_conditions(ctx: NodeContext, path: str, item_index: int, loose: boo
     case_sensitive = options.get("caseSensitive", True) is not False
     if ctx.raw_param("options.ignoreCase", False):
         case_sensitive = False
+    # n8n If/Filter 2.1+ keep the switch top-level (`looseTypeValidation`), 2.0 in `options`.
     loose = (
-        loose or options.get("typeValidation") == "loose" or bool(ctx.raw_param("options.looseTypeValidation", False))
+        loose
+        or options.get("typeValidation") == "loose"
+        or bool(ctx.raw_param("looseTypeValidation", False))
+        or bool(ctx.raw_param("options.looseTypeValidation", False))
     )
     results = []
     for i, cond in enumerate(spec.get("conditions") or []):

@@ -125,7 +125,10 @@ class WorkflowRunner:
         outputs = node_type.output_count(node) + (1 if on_error == "continueErrorOutput" else 0)
         retry = bool(node.get("retryOnFail"))
         tries = min(max(int(node.get("maxTries") or 3), 2), 5) if retry else 1
-        wait_ms = min(max(int(node.get("waitBetweenTries") or 1000), 0), 5000) if retry else 0
+        # n8n writes `waitBetweenTries || 1000`, which turns an explicit 0 into 1 s; the
+        # setting is documented as "milliseconds to wait", so 0 means no wait here.
+        wait_setting = node.get("waitBetweenTries")
+        wait_ms = min(max(int(wait_setting or 1000), 0), 5000) if retry else 0
         return _NodePlan(
             node=node,
             node_type=node_type,
@@ -162,11 +165,14 @@ class WorkflowRunner:
                 if not state.waiting:
                     break
                 # n8n v1: a node still waiting for some inputs runs once nothing else is left.
-                name = next(iter(state.waiting))
+                name = self._next_waiting()
                 pending = state.waiting[name]
-                stack.append(pending.pop(0))
+                task = pending.pop(0)
                 if not pending:
                     del state.waiting[name]
+                plan = self._plans[name]
+                if not plan.node_type.requires_all_inputs(plan.node):
+                    stack.append(task)
                 continue
             if hooks.should_stop():
                 return RunResult("canceled", last_node=state.last_node)
@@ -174,6 +180,17 @@ class WorkflowRunner:
             if result is not None:
                 return result
         return RunResult("success", last_node=state.last_node)
+
+    def _next_waiting(self) -> str:
+        """The waiting node to run first: one with no other waiting node upstream (as n8n v1).
+
+        Otherwise a Merge fed by another still-waiting Merge would run before it, then again.
+        """
+        waiting = self.state.waiting
+        for name in waiting:
+            if not any(other in waiting for other in self.graph.ancestors(name) if other != name):
+                return name
+        return next(iter(waiting))  # every candidate is in a cycle with another: keep going
 
     def _run_task(self, task: Task) -> RunResult | None:
         state = self.state
@@ -194,8 +211,11 @@ class WorkflowRunner:
         error: dict[str, Any] | None = None
         metadata: dict[str, Any] = {}
         outputs: list[Items]
+        fatal = False
         try:
             if state.node_runs > self.max_node_runs:
+                # Fatal whatever the node's onError: continuing would feed the loop forever.
+                fatal = True
                 raise EndlessLoopError(
                     f"more than {self.max_node_runs} node runs in one execution: the workflow seems to loop endlessly"
                 )

@@ -100,8 +100,9 @@ def _validate_nodes(nodes: Any, registry: NodeRegistry, errs: _Errors) -> list[d
         if node_type is None or float(version) not in node_type.versions:
             unknown.append(f"{type_name}@{version}")
             supported = ", ".join(_fmt_version(v) for v in node_type.versions) if node_type else "none"
+            # A known type with an unsupported version is the version's fault, not the type's.
             errs.add(
-                f"{where}.type",
+                f"{where}.typeVersion" if node_type else f"{where}.type",
                 f"{label}: unsupported node type {type_name!r} typeVersion {version} (supported versions: {supported})",
             )
             continue

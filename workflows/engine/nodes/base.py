@@ -32,6 +32,11 @@ class NodeType:
     def output_count(self, node: Mapping[str, Any]) -> int:
         return 1
 
+    def requires_all_inputs(self, node: Mapping[str, Any]) -> bool:
+        """Whether a multi-input node is skipped, not run, when some input never receives items
+        (n8n's ``requiredInputs``); by default it runs with what it has once nothing else is left."""
+        return False
+
     def validate_parameters(self, parameters: Mapping[str, Any], node: Mapping[str, Any]) -> None:
         """Raise :class:`ParameterError` naming the parameter when ``parameters`` are invalid."""
 

@@ -35,6 +35,10 @@ class Merge(NodeType):
     )
     inputs = 2
 
+    def requires_all_inputs(self, node: Mapping[str, Any]) -> bool:
+        # n8n: `requiredInputs` is [0, 1] for chooseBranch ("wait for all inputs to arrive").
+        return (node.get("parameters") or {}).get("mode") == "chooseBranch"
+
     def validate_parameters(self, parameters: Mapping[str, Any], node: Mapping[str, Any]) -> None:
         mode = require_choice(parameters, "mode", ("append", "combine", "chooseBranch"), "append")
         count = parameters.get("numberInputs", 2)

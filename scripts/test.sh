@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command: set everything up and run the whole test suite, on PostgreSQL + Redis and on
+# the SQLite embedded default, plus the guard rails (ruff, import-linter, mypy).
+# Starts PostgreSQL and Redis when they are not running, installing them with apt if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+./scripts/services.sh
+
+export PYTHONDONTWRITEBYTECODE=1
+PG_URL=${TEST_DATABASE_URL:-postgres://budflow:budflow@127.0.0.1:5432/budflow}
+REDIS=${TEST_REDIS_URL:-redis://127.0.0.1:6379/7}
+
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "==> import-linter"
+.venv/bin/lint-imports
+echo "==> mypy (engine and services)"
+.venv/bin/mypy workflows/engine executions/services workflows/services.py
+
+echo "==> tests on PostgreSQL + Redis"
+DATABASE_URL=$PG_URL REDIS_URL=$REDIS BUDFLOW_QUEUE_NAME="budflow-test-$$" \
+  .venv/bin/python -m pytest "$@"
+
+echo "==> tests on the SQLite embedded default"
+env -u DATABASE_URL -u REDIS_URL BUDFLOW_DATA_DIR="$(pwd)/var/test-sqlite" \
+  .venv/bin/python -m pytest "$@"

@@ -1,0 +1,70 @@
+"""Helpers to run BudFlow processes (worker, timers, web) against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL for the database pytest-django created (so child processes share it)."""
+    conf = connection.settings_dict
+    if conf["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{conf['NAME']}"
+    user = conf.get("USER") or ""
+    password = conf.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgres://{auth}{conf.get('HOST') or '127.0.0.1'}:{conf.get('PORT') or 5432}/{conf['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": test_database_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "BUDFLOW_DATA_DIR": str(settings.DATA_DIR),
+        "BUDFLOW_QUEUE_NAME": str(settings.Q_CLUSTER["name"]),
+        "PYTHONUNBUFFERED": "1",
+    })
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    else:
+        env.pop("REDIS_URL", None)
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(*args: str, ready: float = 0.0, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``manage.py <args>`` for the duration of the block; stopped with SIGTERM, then SIGKILL."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=child_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        if ready:
+            time.sleep(ready)
+            assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-3000:]
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
