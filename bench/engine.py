@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflows.engine.registry import default_registry  # noqa: E402
-from workflows.engine.runner import WorkflowRunner, start_state  # noqa: E402
+from workflows.engine.registry import default_registry
+from workflows.engine.runner import WorkflowRunner, start_state
 
 TARGET_OVERHEAD_US = 20.0
 
@@ -42,7 +42,13 @@ def chain(length: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     connections: dict[str, Any] = {}
     for i in range(1, length):
         nodes.append(
-            {"name": f"N{i}", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [i * 200, 0], "parameters": {}}
+            {
+                "name": f"N{i}",
+                "type": "n8n-nodes-base.noOp",
+                "typeVersion": 1,
+                "position": [i * 200, 0],
+                "parameters": {},
+            }
         )
         connections[f"N{i - 1}"] = {"main": [[{"node": f"N{i}", "type": "main", "index": 0}]]}
     return nodes, connections

@@ -213,4 +213,8 @@ BUDFLOW = {
     "TIMER_POLL_SECONDS": env_float("BUDFLOW_TIMER_POLL_SECONDS", 1.0, minimum=0.05),
     "UNCLAIMED_REQUEUE_SECONDS": env_float("BUDFLOW_UNCLAIMED_REQUEUE_SECONDS", 30.0, minimum=1.0),
     "RUN_INLINE": env_bool("BUDFLOW_RUN_INLINE", False),
+    # Webhooks answering with the last node or a Respond node run short executions in the web
+    # process (the execution row exists first, so a web crash is recovered like a worker crash).
+    "WEBHOOK_INLINE": env_bool("BUDFLOW_WEBHOOK_INLINE", True),
+    "WEBHOOK_RESPONSE_TIMEOUT_SECONDS": env_float("BUDFLOW_WEBHOOK_RESPONSE_TIMEOUT_SECONDS", 60.0, minimum=0.1),
 }

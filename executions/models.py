@@ -127,3 +127,16 @@ class ExecutionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence}"
+
+
+class WebhookListener(models.Model):
+    """A manual execution listening on ``/webhook-test/{path}`` for one call (until ``expires_at``)."""
+
+    execution = models.OneToOneField(Execution, on_delete=models.CASCADE, related_name="webhook_listener")
+    node_name = models.CharField(max_length=200)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500, db_index=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.method} /webhook-test/{self.path} → execution {self.execution_id}"

@@ -51,3 +51,43 @@ class Workflow(models.Model):
             "connections": self.connections,
             "settings": self.settings,
         }
+
+
+class WebhookRoute(models.Model):
+    """A production webhook of an active workflow: ``METHOD /webhook/{path}``.
+
+    Rows exist only while the workflow is active; the unique constraint makes two active
+    workflows unable to claim one method and path, whatever races their activations run.
+    Segments starting with ``:`` match any value (``user/:id``).
+    """
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="webhook_routes")
+    node_name = models.CharField(max_length=200)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    is_dynamic = models.BooleanField(default=False)
+    segments = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["method", "path"], name="webhook_route_unique")]
+        indexes = [models.Index(fields=["is_dynamic", "segments"])]
+
+    def __str__(self) -> str:
+        return f"{self.method} /webhook/{self.path}"
+
+
+class TriggerSchedule(models.Model):
+    """When the Schedule Trigger of an active workflow fires next (claimed by the timer process)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="schedules")
+    node_name = models.CharField(max_length=200)
+    crons = models.JSONField(default=list)
+    timezone = models.CharField(max_length=64, default="UTC")
+    next_run_at = models.DateTimeField(db_index=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "node_name"], name="schedule_unique_node")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}:{self.node_name} next {self.next_run_at:%Y-%m-%d %H:%M:%S}"

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from workflows.activation import triggers_sync
 from workflows.engine.registry import default_registry
 from workflows.engine.validation import validate_workflow
 from workflows.errors import InvalidInput
@@ -43,7 +44,7 @@ def workflow_create(
         settings if settings is not None else {},
         default_registry(),
     )
-    return Workflow.objects.create(
+    workflow = Workflow.objects.create(
         owner=owner,
         name=clean_name,
         nodes=clean_nodes,
@@ -52,6 +53,9 @@ def workflow_create(
         active=bool(active),
         n8n_id=n8n_id,
     )
+    if workflow.active:
+        triggers_sync(workflow=workflow)
+    return workflow
 
 
 @transaction.atomic
@@ -74,6 +78,7 @@ def workflow_update(*, workflow: Workflow, **changes: Any) -> Workflow:
     if "active" in changes:
         locked.active = bool(changes["active"])
     locked.save()
+    triggers_sync(workflow=locked)
     return locked
 
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from executions.choices import ExecutionMode
-from executions.models import Execution
+from executions.models import Execution, WebhookListener
 from executions.selectors import run_data_of
 
 
@@ -59,9 +60,14 @@ class ExecutionDetailSerializer(ExecutionListSerializer):
     run_data = serializers.SerializerMethodField()
     cancel_requested = serializers.BooleanField(read_only=True)
 
+    waiting_for_webhook = serializers.SerializerMethodField()
+    test_webhook_url = serializers.SerializerMethodField()
+
     class Meta(ExecutionListSerializer.Meta):
         fields = [
             *ExecutionListSerializer.Meta.fields,
+            "waiting_for_webhook",
+            "test_webhook_url",
             "trigger_node",
             "destination_mode",
             "execution_stack",
@@ -96,6 +102,18 @@ class ExecutionDetailSerializer(ExecutionListSerializer):
     def get_resume_url(self, obj: Execution) -> str | None:
         pause = self._pause(obj)
         return pause.get("resume_url") if pause else None
+
+    def _listener(self, obj: Execution) -> WebhookListener | None:
+        if obj.status != "new":
+            return None
+        return WebhookListener.objects.filter(execution_id=obj.pk).first()
+
+    def get_waiting_for_webhook(self, obj: Execution) -> bool:
+        return self._listener(obj) is not None
+
+    def get_test_webhook_url(self, obj: Execution) -> str | None:
+        listener = self._listener(obj)
+        return f"{settings.BUDFLOW_PUBLIC_URL}/webhook-test/{listener.path}" if listener else None
 
     def get_run_data(self, obj: Execution) -> dict[str, Any]:
         return run_data_of(obj)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from executions.choices import TRANSITIONS, ExecutionMode, ExecutionStatus
+from executions.choices import TEST_MODES, TRANSITIONS, ExecutionMode, ExecutionStatus
 from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
@@ -23,6 +23,7 @@ from workflows.errors import Conflict, InvalidInput
 from workflows.models import Workflow
 
 DESTINATION_MODES = ("inclusive", "exclusive")
+WEBHOOK_TYPE = "n8n-nodes-base.webhook"
 
 
 def _lease_delta() -> timedelta:
@@ -86,10 +87,14 @@ def execution_create(
     input_data: Any = None,
     destination_node: str | None = None,
     destination_mode: str | None = None,
+    defer_enqueue: bool = False,
 ) -> Execution:
     """Create a ``new`` execution of the workflow's current definition and queue it.
 
     Everything is checked before anything is written: a refused request leaves no execution.
+    A manual run whose trigger is a webhook and that has no input listens on
+    ``/webhook-test/{path}`` for one call instead of being queued. ``defer_enqueue`` leaves
+    the queueing to the caller (webhooks run short executions in the web process).
     """
     if mode not in ExecutionMode.values:
         raise InvalidInput(f"unknown mode {mode!r}", field="mode")
@@ -108,6 +113,8 @@ def execution_create(
     except ValueError as exc:
         raise InvalidInput(str(exc), field="input_data") from None
     state = start_state(trigger, items, destination=destination or None, destination_mode=dest_mode)
+    trigger_def = next(n for n in nodes if n["name"] == trigger)
+    listen = input_data is None and mode in TEST_MODES and trigger_def["type"] == WEBHOOK_TYPE
     with transaction.atomic():
         execution = Execution.objects.create(
             workflow=workflow,
@@ -119,9 +126,14 @@ def execution_create(
             state=state.to_dict({}),
             workflow_snapshot=snapshot,
             execution_stack=[{"workflow_id": workflow.pk, "mode": mode}],
-            enqueued_at=timezone.now(),
+            enqueued_at=None if listen else timezone.now(),
         )
-        transaction.on_commit(lambda: enqueue_execution(execution.pk))
+        if listen:
+            from executions.services.webhooks import webhook_listen
+
+            webhook_listen(execution=execution, node=trigger_def)
+        elif not defer_enqueue:
+            transaction.on_commit(lambda: enqueue_execution(execution.pk))
     return execution
 
 
@@ -199,7 +211,7 @@ def execution_wait(
     return True
 
 
-def execution_stop(*, execution: Execution) -> Execution:
+def execution_stop(*, execution: Execution, reason: str = "The execution was canceled") -> Execution:
     """Cancel an execution: at once when nobody runs it, else ask its worker to stop."""
     now = timezone.now()
     with transaction.atomic():
@@ -218,7 +230,7 @@ def execution_stop(*, execution: Execution) -> Execution:
         locked.stopped_at = now
         locked.lease_owner = ""
         locked.lease_expires_at = None
-        locked.error = {"message": "The execution was canceled", "type": "ExecutionCanceled"}
+        locked.error = {"message": reason, "type": "ExecutionCanceled"}
         locked.save(
             update_fields=["status", "cancel_requested", "stopped_at", "lease_owner", "lease_expires_at", "error"]
         )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -85,3 +85,21 @@ def requeue_unclaimed(*, limit: int = 100) -> list[int]:
             requeued.append(execution.pk)
             transaction.on_commit(partial(enqueue_execution, execution.pk))
     return requeued
+
+
+def expire_webhook_listeners() -> list[int]:
+    """Cancel manual executions whose test webhook was not called in time."""
+    from executions.models import WebhookListener
+    from executions.services.lifecycle import execution_stop
+
+    now = timezone.now()
+    expired = list(WebhookListener.objects.filter(expires_at__lt=now).select_related("execution"))
+    canceled = []
+    for listener in expired:
+        execution = listener.execution
+        if WebhookListener.objects.filter(pk=listener.pk).delete()[0] != 1:
+            continue  # the call arrived meanwhile
+        if execution.status == ExecutionStatus.NEW:
+            execution_stop(execution=execution, reason="No call arrived at the test webhook in time")
+            canceled.append(execution.pk)
+    return canceled

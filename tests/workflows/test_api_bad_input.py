@@ -306,7 +306,7 @@ def test_create_refuses_bad_body(api: APIClient, body: Any, key: str, node_name:
 
 
 def test_unknown_node_types_are_listed(api: APIClient) -> None:
-    body = wf(node("A", type_="fancy"), node("B", "n8n-nodes-community.thing", position=(400, 0)), node("C", version=7))
+    body = wf(node("A", type_="fancy"), node("B", "n8n-nodes-community.thing"), node("C", version=7))
     response = api.post("/api/workflows/", body, format="json")
     assert response.status_code == 400
     answer = response.json()
@@ -333,6 +333,22 @@ def test_every_bad_node_is_reported_at_once(api: APIClient) -> None:
     assert "'Edit'" in messages_of(answer, "nodes[3].parameters.assignments.assignments[0].type")
 
 
+@pytest.mark.parametrize(
+    "operator",
+    [{"type": [], "operation": "equals"}, {"type": {"a": 1}, "operation": "equals"}],
+    ids=["type-list", "type-object"],
+)
+def test_unhashable_parameter_values_are_a_400(api: APIClient, operator: dict[str, Any]) -> None:
+    body = wf(if_node({"combinator": "and", "conditions": [{"leftValue": 1, "operator": operator}]}))
+    response = api.post("/api/workflows/", body, format="json")
+    assert response.status_code == 400, response.content[:500]
+    answer = response.json()
+    keys = [k for k in answer if k.startswith("nodes[1].parameters")]
+    assert keys, answer
+    assert "Check" in messages_of(answer, keys[0])
+    assert Workflow.objects.count() == 0
+
+
 def test_unsupported_media_type_is_refused(api: APIClient) -> None:
     response = api.post("/api/workflows/", data="name: x", content_type="text/yaml")
     assert response.status_code == 415
@@ -353,7 +369,12 @@ PATCH_CASES: list[tuple[str, Any, str, str | None]] = [
     ("nodes-unknown-type", {"nodes": [START, node(type_="nope")]}, "nodes[1].type", "Node"),
     # the stored connections still point at "Step 1" and "Step 2", which this drops
     ("nodes-drop-connected", {"nodes": [START]}, "connections.Start.main[0][0].node", "Step 1"),
-    ("connections-missing-target", {"connections": connect(("Start", "Ghost"))}, "connections.Start.main[0][0].node", "Ghost"),
+    (
+        "connections-missing-target",
+        {"connections": connect(("Start", "Ghost"))},
+        "connections.Start.main[0][0].node",
+        "Ghost",
+    ),
     ("connections-zero", {"connections": 0}, "connections", None),
     ("connections-list", {"connections": []}, "connections", None),
     ("settings-list", {"settings": []}, "settings", None),

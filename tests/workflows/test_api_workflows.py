@@ -52,9 +52,7 @@ def test_create_with_name_only_stores_an_empty_graph(api: APIClient) -> None:
     assert (data["nodes"], data["connections"], data["settings"], data["version"]) == ([], {}, {}, 1)
 
 
-def test_list_shows_only_own_workflows_newest_first(
-    api: APIClient, other_api: APIClient, create_workflow: Any
-) -> None:
+def test_list_shows_only_own_workflows_newest_first(api: APIClient, other_api: APIClient, create_workflow: Any) -> None:
     first = create_workflow(name="first")
     second = create_workflow(name="second")
     bobs = other_api.post("/api/workflows/", _body("bob's"), format="json")
@@ -211,9 +209,7 @@ def test_other_user_gets_404_on_everything_of_alices(
         ("post", "/api/executions/1/stop/"),
     ],
 )
-def test_anonymous_is_refused_everywhere(
-    anon_api: APIClient, alice_wf: dict[str, Any], method: str, path: str
-) -> None:
+def test_anonymous_is_refused_everywhere(anon_api: APIClient, alice_wf: dict[str, Any], method: str, path: str) -> None:
     url = path.format(id=alice_wf["id"])
     if method in ("get", "delete"):
         response = getattr(anon_api, method)(url)
@@ -263,9 +259,7 @@ def test_a_workflow_created_by_staff_is_not_visible_to_others(
 
 # -- token auth -----------------------------------------------------------------------------
 def test_token_endpoint_issues_a_working_token(anon_api: APIClient, owner: User, alice_wf: dict[str, Any]) -> None:
-    response = anon_api.post(
-        "/api/auth/token/", {"username": "alice", "password": "alice-password"}, format="json"
-    )
+    response = anon_api.post("/api/auth/token/", {"username": "alice", "password": "alice-password"}, format="json")
     assert response.status_code == 200
     token = response.json()["token"]
     assert token == owner.auth_token.key
@@ -282,11 +276,6 @@ def test_token_endpoint_refuses_a_wrong_password(anon_api: APIClient, owner: Use
     assert "token" not in response.json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API.md: paths accept an optional trailing slash; budflow_site/urls.py routes only "
-    "`api/auth/token/`, so the slashless POST is redirected (301)",
-)
 def test_token_endpoint_without_trailing_slash(anon_api: APIClient, owner: User) -> None:
     response = anon_api.post("/api/auth/token", {"username": "alice", "password": "alice-password"}, format="json")
     assert response.status_code == 200

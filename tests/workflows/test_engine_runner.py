@@ -26,9 +26,7 @@ def merge_node(name: str, position: tuple[int, int] = (0, 0), **parameters: Any)
 
 
 def stop_node(name: str, message: str = "boom", **extra: Any) -> dict[str, Any]:
-    return make_node(
-        name, "stopAndError", parameters={"errorType": "errorMessage", "errorMessage": message}, **extra
-    )
+    return make_node(name, "stopAndError", parameters={"errorType": "errorMessage", "errorMessage": message}, **extra)
 
 
 # -- order and data flow -----------------------------------------------------------------
@@ -388,7 +386,9 @@ def test_retry_succeeds_on_a_later_try() -> None:
         {**make_node("Flaky", retryOnFail=True, maxTries=3, waitBetweenTries=0), "type": "test.flaky"},
         make_node("After"),
     ]
-    run = run_workflow(nodes, connect(("T", "Flaky"), ("Flaky", "After")), items_of({"a": 1}), registry=fresh_registry(Flaky))
+    run = run_workflow(
+        nodes, connect(("T", "Flaky"), ("Flaky", "After")), items_of({"a": 1}), registry=fresh_registry(Flaky)
+    )
 
     assert run.result.status == "success"
     assert run.record("Flaky").metadata["tries"] == 2

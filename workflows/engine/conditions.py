@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from workflows.engine.context import NodeContext
@@ -88,7 +88,14 @@ def validate_conditions(value: Any, field: str = "conditions") -> None:
 
 def evaluate_conditions(ctx: NodeContext, path: str, item_index: int, loose: bool = False) -> bool:
     """Evaluate the filter at parameter ``path`` for one item."""
-    spec = ctx.raw_param(path, {}) or {}
+    return evaluate_filter(ctx, ctx.raw_param(path, {}) or {}, path, item_index, loose)
+
+
+def evaluate_filter(ctx: NodeContext, spec: Mapping[str, Any], path: str, item_index: int, loose: bool = False) -> bool:
+    """Evaluate one stored filter value (found at parameter ``path``, named in errors) for one item.
+
+    For filters inside lists (Switch's ``rules.values[i].conditions``) that a dotted path cannot reach.
+    """
     options = spec.get("options") or {}
     case_sensitive = options.get("caseSensitive", True) is not False
     if ctx.raw_param("options.ignoreCase", False):
@@ -187,14 +194,16 @@ def _type_label(value: Any) -> str:
 
 
 def _date(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
     if isinstance(value, str) and value:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-    return None
+    if not isinstance(value, datetime):
+        return None
+    # A date without an offset is read as UTC, so it compares with one that has an offset
+    # (Python refuses to compare naive and aware datetimes).
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _check(kind: str, op: str, left: Any, right: Any, case: bool, loose: bool, where: str, idx: int) -> bool:

@@ -39,6 +39,7 @@ class NodeContext:
         "evaluator",
         "execution",
         "inputs",
+        "metadata",
         "name",
         "node",
         "resume",
@@ -58,6 +59,7 @@ class NodeContext:
         custom_data: dict[str, Any],
         resume: dict[str, Any] | None = None,
         evaluator: Evaluator | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self.node = node
         self.name: str = node["name"]
@@ -69,6 +71,8 @@ class NodeContext:
         self.custom_data = custom_data
         self.resume = resume
         self.evaluator = evaluator
+        # Facts a node reports about its run (stored on the NodeRun, e.g. a webhook response).
+        self.metadata: dict[str, Any] = metadata if metadata is not None else {}
 
     def input(self, index: int = 0) -> Items:
         """Items on input ``index`` (an empty list when that input received nothing)."""

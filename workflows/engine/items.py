@@ -71,6 +71,16 @@ def get_path(obj: Any, path: str, default: Any = None) -> Any:
     return value
 
 
+def get_field(obj: dict[str, Any], path: str, dot_notation: bool = True, default: Any = None) -> Any:
+    """A field of an item's json as n8n's transform nodes read it (lodash ``get``): a key that
+    holds the whole ``path`` wins, then (with ``dot_notation``) the nested path ``a.b[0]``."""
+    if path in obj:
+        return obj[path]
+    if not dot_notation:
+        return default
+    return get_path(obj, path, default)
+
+
 def set_path(obj: dict[str, Any], path: str, value: Any, dot_notation: bool = True) -> None:
     """Write ``value`` at a dotted path, creating objects on the way (copy-on-write for nested dicts)."""
     if not dot_notation or ("." not in path and "[" not in path):

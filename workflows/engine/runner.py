@@ -120,7 +120,8 @@ class WorkflowRunner:
         edges = [e for out in graph.outgoing[node["name"]] for e in out]
         # n8n v1 sorts children bottom-right first and unshifts each onto the stack front;
         # pushing in the same order onto our stack's end gives the same pop order.
-        edges.sort(key=lambda e: (-graph.position(e.target)[1], -graph.position(e.target)[0]))
+        if len(edges) > 1:
+            edges.sort(key=lambda e: (-graph.position(e.target)[1], -graph.position(e.target)[0]))
         on_error = node.get("onError") or ("continueRegularOutput" if node.get("continueOnFail") else "stopWorkflow")
         outputs = node_type.output_count(node) + (1 if on_error == "continueErrorOutput" else 0)
         retry = bool(node.get("retryOnFail"))
@@ -128,7 +129,7 @@ class WorkflowRunner:
         # n8n writes `waitBetweenTries || 1000`, which turns an explicit 0 into 1 s; the
         # setting is documented as "milliseconds to wait", so 0 means no wait here.
         wait_setting = node.get("waitBetweenTries")
-        wait_ms = min(max(int(wait_setting or 1000), 0), 5000) if retry else 0
+        wait_ms = min(max(int(1000 if wait_setting is None else wait_setting), 0), 5000) if retry else 0
         return _NodePlan(
             node=node,
             node_type=node_type,
@@ -235,7 +236,7 @@ class WorkflowRunner:
             error = {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__, "node": name}
         status = "success"
         if error is not None:
-            if plan.on_error == "stopWorkflow" or plan.disabled:
+            if fatal or plan.on_error == "stopWorkflow" or plan.disabled:
                 outputs = []
                 status = "error"
             else:
@@ -279,6 +280,7 @@ class WorkflowRunner:
             self.state.custom_data,
             task.resume,
             self.evaluator,
+            metadata,
         )
         tries = plan.retry_tries
         attempt = 0

@@ -140,6 +140,10 @@ def _validate_nodes(nodes: Any, registry: NodeRegistry, errs: _Errors) -> list[d
             node_type.validate_parameters(params, item)
         except ParameterError as exc:
             errs.add(f"{where}.parameters.{exc.parameter}", f"{label}: {exc.message}")
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            # A validator that trips over a shape it did not expect (a list where a string
+            # belongs) still means bad input: answer it as such, never as a server error.
+            errs.add(f"{where}.parameters", f"{label}: parameters have an unexpected shape ({exc})")
         clean.append(item)
     if unknown:
         errs.add("nodes", "unsupported node types: " + ", ".join(sorted(set(unknown))))

@@ -27,8 +27,16 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {
-            "web": [python, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
-                    "budflow_site.asgi:application"],
+            "web": [
+                python,
+                "-m",
+                "daphne",
+                "-b",
+                options["host"],
+                "-p",
+                str(options["port"]),
+                "budflow_site.asgi:application",
+            ],
             "worker": [python, manage, "qcluster"],
             "timers": [python, manage, "budflow_timers"],
         }
@@ -44,14 +52,16 @@ class Command(BaseCommand):
         for name, cmd in commands.items():
             procs[name] = subprocess.Popen(cmd, cwd=settings.BASE_DIR)
         base = f"http://{options['host']}:{options['port']}"
-        self.stdout.write(self.style.SUCCESS(
-            f"\nBudFlow is running ({'Redis + ' if settings.REDIS_URL else 'embedded default: '}"
-            f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}):\n"
-            f"  admin     {base}/admin/\n"
-            f"  API docs  {base}/api/docs/\n"
-            f"  API       {base}/api/workflows/\n"
-            "Press Ctrl-C to stop web, worker and timers.\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nBudFlow is running ({'Redis + ' if settings.REDIS_URL else 'embedded default: '}"
+                f"{settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}):\n"
+                f"  admin     {base}/admin/\n"
+                f"  API docs  {base}/api/docs/\n"
+                f"  API       {base}/api/workflows/\n"
+                "Press Ctrl-C to stop web, worker and timers.\n"
+            )
+        )
         exit_code = 0
         try:
             while not stopping:

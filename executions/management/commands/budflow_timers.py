@@ -1,20 +1,29 @@
-"""``manage.py budflow_timers``: the timer process (lease sweeper, lost tasks, later: due waits)."""
+"""``manage.py budflow_timers``: BudFlow's timer process, run beside ``qcluster``.
+
+It fires due Schedule Triggers on time (sleeping until the earliest one instead of polling on
+a coarse tick), sweeps expired execution leases, re-queues executions no worker claimed and
+cancels test webhooks nobody called. Several timer processes may run: every claim is a
+compare-and-set or a ``skip_locked`` lock.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+from django.utils import timezone
 
-from executions.services.sweeper import requeue_unclaimed, sweep_expired_leases
+from executions.services.schedules import schedules_fire_due, schedules_next_due
+from executions.services.sweeper import expire_webhook_listeners, requeue_unclaimed, sweep_expired_leases
 
 
 class Command(BaseCommand):
-    help = "Run BudFlow's timer loop beside qcluster: sweeps expired leases and re-queues lost tasks."
+    help = "Run BudFlow's timer loop (schedules, lease sweeper, lost tasks, test webhook expiry)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Run one pass and exit.")
@@ -23,15 +32,26 @@ class Command(BaseCommand):
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        poll = settings.BUDFLOW["TIMER_POLL_SECONDS"]
-        self.stdout.write(f"budflow_timers: polling every {poll}s")
+        poll = float(settings.BUDFLOW["TIMER_POLL_SECONDS"])
+        sweep_every = max(poll, float(settings.BUDFLOW["LEASE_SECONDS"]) / 6)
+        last_sweep = 0.0
+        self.stdout.write(f"budflow_timers: polling every {poll}s, sweeping every {sweep_every:.1f}s")
         while not stop.is_set():
             close_old_connections()
             try:
-                sweep_expired_leases()
-                requeue_unclaimed()
+                schedules_fire_due()
+                if time.monotonic() - last_sweep >= sweep_every:
+                    sweep_expired_leases()
+                    requeue_unclaimed()
+                    expire_webhook_listeners()
+                    last_sweep = time.monotonic()
+                next_due = schedules_next_due()
             except Exception as exc:  # keep the loop alive through a database restart
                 self.stderr.write(f"budflow_timers: pass failed: {exc!r}")
+                next_due = None
             if options["once"]:
                 break
-            stop.wait(poll)
+            delay = poll
+            if next_due is not None:
+                delay = min(poll, max(0.0, (next_due - timezone.now()).total_seconds()))
+            stop.wait(delay)

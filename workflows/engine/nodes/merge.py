@@ -82,22 +82,40 @@ class Merge(NodeType):
         return [self._by_fields(ctx, first, second)]
 
     def _combine(self, ctx: NodeContext, a: Item, b: Item, ia: int, ib: int) -> Item:
-        clash = ctx.raw_param("options.clashHandling.values", {}) or {}
-        resolve = clash.get("resolveClash", "preferLast")
-        deep = clash.get("mergeMode", "deepMerge") == "deepMerge"
-        ja, jb = a.get("json", {}), b.get("json", {})
-        if resolve == "preferInput1":
-            ja, jb = jb, ja
-        if resolve == "addSuffix":
-            merged = {f"{k}_1": v for k, v in a.get("json", {}).items()}
-            merged.update({f"{k}_2": v for k, v in b.get("json", {}).items()})
-        else:
-            merged = _deep_merge(ja, jb) if deep else {**ja, **jb}
-        item: Item = {"json": merged, "pairedItem": [{"item": ia, "input": 0}, {"item": ib, "input": 1}]}
-        binary = {**a.get("binary", {}), **b.get("binary", {})}
-        if binary:
-            item["binary"] = binary
+        item = self._merged(ctx, [(0, a), (1, b)])
+        item["pairedItem"] = [{"item": ia, "input": 0}, {"item": ib, "input": 1}]
         return item
+
+    def _merged(self, ctx: NodeContext, entries: list[tuple[int, Item]]) -> Item:
+        """One item from items of several inputs (``(input index, item)``), as n8n resolves clashes.
+
+        ``addSuffix`` suffixes every key with its input number; ``preferInputN`` lets input N
+        win; ``preferLast`` (the default) lets the last input win.
+        """
+        clash = ctx.raw_param("options.clashHandling.values", {}) or {}
+        resolve = str(clash.get("resolveClash", "preferLast"))
+        deep = clash.get("mergeMode", "deepMerge") == "deepMerge"
+        merged: dict[str, Any] = {}
+        if resolve == "addSuffix":
+            for index, item in entries:
+                merged.update({f"{k}_{index + 1}": v for k, v in item.get("json", {}).items()})
+        else:
+            ordered = entries
+            if resolve.startswith("preferInput"):
+                number = resolve.removeprefix("preferInput")
+                preferred = int(number) - 1 if number.isdigit() else 0
+                # Merged last, so the preferred input's values win.
+                ordered = [e for e in entries if e[0] != preferred] + [e for e in entries if e[0] == preferred]
+            for _index, item in ordered:
+                data = item.get("json", {})
+                merged = _deep_merge(merged, data) if deep else {**merged, **data}
+        result: Item = {"json": merged}
+        binary: dict[str, Any] = {}
+        for _index, item in entries:
+            binary.update(item.get("binary") or {})
+        if binary:
+            result["binary"] = binary
+        return result
 
     def _by_position(self, ctx: NodeContext, inputs: list[Items]) -> Items:
         include_unpaired = bool(ctx.raw_param("options.includeUnpaired", False))
@@ -106,14 +124,7 @@ class Merge(NodeType):
         out: Items = []
         for i in range(n):
             present = [(idx, items[i]) for idx, items in enumerate(inputs) if i < len(items)]
-            merged: Item = {"json": {}}
-            for _idx, item in present:
-                if merged.get("json"):
-                    merged = self._combine(ctx, merged, item, i, i)
-                else:
-                    merged = {"json": dict(item.get("json", {}))}
-                    if item.get("binary"):
-                        merged["binary"] = item["binary"]
+            merged = self._merged(ctx, present)
             merged["pairedItem"] = [{"item": i, "input": idx} for idx, _ in present]
             out.append(merged)
         return out
