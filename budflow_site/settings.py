@@ -93,7 +93,9 @@ ASGI_APPLICATION = "budflow_site.asgi.application"
 
 # -- database ---------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'budflow.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if TESTING else env_int("DB_CONN_MAX_AGE", 60))
+}
 IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 if IS_SQLITE:
     # Several processes share the file: WAL lets readers run beside the writer, IMMEDIATE
@@ -149,6 +151,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "budflow_cache"}}
 
 # -- auth / API -------------------------------------------------------------------------
+if TESTING:
+    # Hashing passwords properly is most of a user fixture's cost; tests need no strength.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -169,6 +174,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Durable workflow execution engine (n8n-compatible workflows).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionModeEnum": "executions.choices.ExecutionMode",
+        "ExecutionStatusEnum": "executions.choices.ExecutionStatus",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BUDFLOW_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 
@@ -198,7 +207,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+        # httpx logs full request URLs (query strings may carry tokens) at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # -- BudFlow engine ---------------------------------------------------------------------

@@ -7,11 +7,16 @@ from executions import webhooks
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    re_path(r"^api/auth/token/?$", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # API.md: paths accept an optional trailing slash.
+    re_path(r"^api/auth/token$", obtain_auth_token),
+    re_path(r"^api/schema$", SpectacularAPIView.as_view()),
+    re_path(r"^api/docs$", SpectacularSwaggerView.as_view(url_name="api-schema")),
     path("api/", include("executions.api.urls")),
     path("api/", include("workflows.api.urls")),
     path("webhook/<path:path>", webhooks.webhook, name="webhook"),
     path("webhook-test/<path:path>", webhooks.webhook_test, name="webhook-test"),
+    path("webhook-waiting/<str:token>", webhooks.webhook_waiting, name="webhook-waiting"),
 ]

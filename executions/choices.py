@@ -75,3 +75,28 @@ class NodeRunStatus(models.TextChoices):
     ERROR = "error", "Error"
     WAITING = "waiting", "Waiting"
     CANCELED = "canceled", "Canceled"
+
+
+class PauseType(models.TextChoices):
+    TIME = "time", "Time"
+    WEBHOOK = "webhook", "Webhook"
+    FORM = "form", "Form"
+    MANUAL = "manual", "Manual"
+    APPROVAL = "approval", "Approval"
+
+
+class PauseStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    RESUMED = "resumed", "Resumed"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    CANCELED = "canceled", "Canceled"
+
+
+class ResumeTrigger(models.TextChoices):
+    TIMER = "timer", "Timer"
+    WEBHOOK = "webhook", "Webhook call"
+    FORM = "form", "Form submission"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    TIMEOUT = "timeout", "Timeout"

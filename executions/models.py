@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 
-from executions.choices import ExecutionMode, ExecutionStatus, NodeRunStatus, RunKind
+from executions.choices import (
+    ExecutionMode,
+    ExecutionStatus,
+    NodeRunStatus,
+    PauseStatus,
+    PauseType,
+    ResumeTrigger,
+    RunKind,
+)
 from workflows.models import Workflow
+
+
+def _new_secret() -> str:
+    return secrets.token_hex(16)
 
 
 class Execution(models.Model):
@@ -57,6 +71,8 @@ class Execution(models.Model):
     recoveries = models.PositiveSmallIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     last_sequence = models.PositiveIntegerField(default=0)
+    # Keys the resume URLs of this execution's waits (with SECRET_KEY): unguessable from ids alone.
+    resume_secret = models.CharField(max_length=64, default=_new_secret, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -140,3 +156,71 @@ class WebhookListener(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} /webhook-test/{self.path} → execution {self.execution_id}"
+
+
+class ExecutionPause(models.Model):
+    """One wait of an execution (blueprint section 2): what it waits for and how it ended.
+
+    ``sequence`` is the execution's pause counter, so a resume URL handed out before the wait
+    is bound to exactly this wait. ``due_at`` is when the timer process acts (a timed resume,
+    or a timeout); the row is the durable timer.
+    """
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="pauses")
+    sequence = models.PositiveIntegerField()
+    pause_type = models.CharField(max_length=10, choices=PauseType.choices)
+    status = models.CharField(max_length=10, choices=PauseStatus.choices, default=PauseStatus.WAITING)
+    node_name = models.CharField(max_length=200)
+    run_index = models.PositiveIntegerField(default=0)
+    serialized_state = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict, blank=True)
+    approver_list = models.CharField(
+        max_length=2000, blank=True, default="", help_text="`,name,group:x,` so approvers can be matched in SQL"
+    )
+    resume_data = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resume_trigger = models.CharField(max_length=10, choices=ResumeTrigger.choices, blank=True, default="")
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=10, blank=True, default="")
+    comment = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["execution", "sequence"], name="pause_unique_sequence")]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.pause_type} wait #{self.sequence} of execution {self.execution_id} ({self.status})"
+
+    @property
+    def approvers(self) -> list[str]:
+        return list(self.metadata.get("approvers") or [])
+
+
+class WaitingApproval(ExecutionPause):
+    """Admin proxy: the "Waiting approvals" screen (waiting pauses, approvals first)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "waiting approval"
+        verbose_name_plural = "waiting approvals"
+
+
+class ResumeWebhook(models.Model):
+    """The resume URL of a ``webhook`` or ``form`` wait: one call, before it expires."""
+
+    pause = models.OneToOneField(ExecutionPause, on_delete=models.CASCADE, related_name="resume_webhook")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expected_method = models.CharField(max_length=8, default="POST")
+    expected_schema = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"resume webhook of {self.pause}"

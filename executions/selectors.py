@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from executions.models import Execution, NodeRun
+from executions.choices import PauseStatus, PauseType
+from executions.models import Execution, ExecutionPause, NodeRun
+from executions.policies import approval_visibility
+from executions.resume_urls import resume_url
 from workflows.errors import InvalidInput
 
 
@@ -18,7 +21,11 @@ def executions_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ex
     qs = Execution.objects.select_related("workflow")
     if getattr(user, "is_staff", False):
         return qs
-    return qs.filter(workflow__owner_id=user.pk)
+    approvals = approval_visibility(user)
+    if approvals == Q(pk__in=[]):
+        return qs.filter(workflow__owner_id=user.pk)
+    visible = Execution.objects.filter(Q(workflow__owner_id=user.pk) | approvals).values("pk")
+    return qs.filter(pk__in=visible)
 
 
 def execution_filter(qs: QuerySet[Execution], params: Mapping[str, str]) -> QuerySet[Execution]:
@@ -70,3 +77,49 @@ def run_data_of(execution: Execution) -> dict[str, list[dict[str, Any]]]:
             }
         )
     return out
+
+
+def pause_for_decision(execution: Execution) -> ExecutionPause | None:
+    return ExecutionPause.objects.filter(execution=execution, status=PauseStatus.WAITING).order_by("-sequence").first()
+
+
+def pause_public(pause: ExecutionPause, execution: Execution) -> dict[str, Any]:
+    """The ``pause`` block of the execution detail."""
+    meta = pause.metadata or {}
+    data = {
+        "type": pause.pause_type,
+        "node": pause.node_name,
+        "sequence": pause.sequence,
+        "message": meta.get("message") or "",
+        "expires_at": pause.expires_at,
+        "due_at": pause.due_at,
+        "waiting_since": pause.created_at,
+        "approvers": meta.get("approvers") or [],
+    }
+    if pause.pause_type == PauseType.MANUAL and meta.get("input_schema"):
+        data["input_schema"] = meta["input_schema"]
+    if pause.pause_type in (PauseType.WEBHOOK, PauseType.FORM):
+        data["resume_url"] = resume_url(execution, pause.sequence)
+    return data
+
+
+def paused_items(pause: ExecutionPause, limit: int = 50) -> list[Any]:
+    """The items waiting at a paused node (its first input), read from the stored outputs they refer to."""
+    stack = (pause.execution.state or {}).get("stack") or []
+    if not stack:
+        return []
+    first = (stack[-1].get("inputs") or [None])[0]
+    if not first:
+        return []
+    if "items" in first:
+        items = first["items"]
+    else:
+        node, run, out = first["$ref"]
+        row = (
+            NodeRun.objects.filter(execution_id=pause.execution_id, node_name=node, run_index=run)
+            .select_related("reused_from")
+            .first()
+        )
+        output = (row.reused_from.output if row and row.reused_from else row.output if row else None) or []
+        items = output[out] if out < len(output) else []
+    return [item.get("json") for item in items[:limit]]

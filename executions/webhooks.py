@@ -7,8 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
+from executions.choices import PauseType
+from executions.services.pauses import pause_lookup_by_token, pause_webhook_call
 from executions.services.webhooks import WebhookCall, WebhookResponse, webhook_receive, webhook_test_receive
 from workflows.errors import ServiceError
 
@@ -62,3 +65,79 @@ def webhook(request: HttpRequest, path: str) -> HttpResponse:
 @csrf_exempt
 def webhook_test(request: HttpRequest, path: str) -> HttpResponse:
     return _handle(request, path, webhook_test_receive)
+
+
+@csrf_exempt
+def webhook_waiting(request: HttpRequest, token: str) -> HttpResponse:
+    """``ANY /webhook-waiting/{token}``: resume a webhook or form wait (public, token-protected)."""
+    try:
+        _execution, pause = pause_lookup_by_token(token=token)
+    except ServiceError as exc:
+        return JsonResponse({"message": exc.message}, status=exc.status)
+    if pause.pause_type == PauseType.FORM:
+        return _form(request, token, pause.metadata.get("form") or {})
+    try:
+        call = _call(request, "")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return JsonResponse({"message": f"The request body is not valid JSON: {exc}", "field": "body"}, status=400)
+    return _resume_call(token, call, form=False)
+
+
+def _resume_call(token: str, call: WebhookCall, form: bool) -> HttpResponse:
+    item = {"headers": call.headers, "params": {}, "query": call.query, "body": call.body}
+    try:
+        pause_webhook_call(token=token, method=call.method, request_item=item, form=form)
+    except ServiceError as exc:
+        return JsonResponse({"message": exc.message}, status=exc.status)
+    return JsonResponse({"message": "Resumed"})
+
+
+def _form(request: HttpRequest, token: str, form: dict[str, Any]) -> HttpResponse:
+    fields = [f for f in form.get("fields") or [] if isinstance(f, dict) and f.get("fieldLabel")]
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            submitted = _body(request)
+        except (ValueError, UnicodeDecodeError):
+            submitted = None
+        if not isinstance(submitted, dict):
+            errors["form"] = "Send the form fields as form data or a JSON object."
+            submitted = {}
+        for field in fields:
+            label = field["fieldLabel"]
+            value = submitted.get(label, "")
+            if field.get("fieldType") == "number" and value not in ("", None):
+                try:
+                    value = float(value) if "." in str(value) else int(value)
+                except ValueError:
+                    errors[label] = "Enter a number."
+            if field.get("requiredField") and value in ("", None, []):
+                errors[label] = "This field is required."
+            values[label] = value
+        if not errors:
+            call = WebhookCall(
+                method="POST",
+                path="",
+                headers={k.lower(): v for k, v in request.headers.items()},
+                query={},
+                body=values,
+            )
+            response = _resume_call(token, call, form=True)
+            if response.status_code != 200:
+                return response
+            return render(request, "executions/wait_form.html", {"title": form.get("title"), "done": True})
+    status = 400 if errors else 200
+    return render(
+        request,
+        "executions/wait_form.html",
+        {
+            "title": form.get("title") or "Form",
+            "description": form.get("description") or "",
+            "fields": fields,
+            "errors": errors,
+            "values": values,
+            "done": False,
+        },
+        status=status,
+    )

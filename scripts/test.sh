@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 ./scripts/services.sh
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+fi
 
 export PYTHONDONTWRITEBYTECODE=1
 PG_URL=${TEST_DATABASE_URL:-postgres://budflow:budflow@127.0.0.1:5432/budflow}

@@ -42,6 +42,12 @@ def connect(*pairs: tuple[str, str] | tuple[str, str, int, int]) -> dict[str, An
     return conns
 
 
+def chained(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A workflow whose nodes are connected one after the other, in list order."""
+    names = [n["name"] for n in nodes]
+    return {"nodes": nodes, "connections": connect(*pairwise(names))}
+
+
 def linear_workflow(count: int = 3) -> dict[str, Any]:
     nodes = [make_node("Start", "manualTrigger")]
     names = ["Start"]

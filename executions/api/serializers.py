@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from executions.choices import ExecutionMode
 from executions.models import Execution, WebhookListener
-from executions.selectors import run_data_of
+from executions.selectors import pause_for_decision, pause_public, run_data_of
 
 
 class ExecuteRequestSerializer(serializers.Serializer):
@@ -19,6 +19,16 @@ class ExecuteRequestSerializer(serializers.Serializer):
     destination_node = serializers.CharField(required=False, allow_blank=True, max_length=200)
     destination_mode = serializers.ChoiceField(choices=["inclusive", "exclusive"], required=False)
     wait_till_completion = serializers.BooleanField(default=False)
+
+
+class ResumeRequestSerializer(serializers.Serializer):
+    data = serializers.JSONField(required=False, allow_null=True)
+    node = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class DecisionRequestSerializer(serializers.Serializer):
+    data = serializers.JSONField(required=False, allow_null=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class ExecutionListSerializer(serializers.ModelSerializer):
@@ -82,22 +92,21 @@ class ExecutionDetailSerializer(ExecutionListSerializer):
     def _pause(self, obj: Execution) -> dict[str, Any] | None:
         if obj.status != "waiting":
             return None
-        return (obj.state or {}).get("pause")
+        cache = self.context.setdefault("_pauses", {})
+        if obj.pk not in cache:
+            pause = pause_for_decision(obj)
+            cache[obj.pk] = pause_public(pause, obj) if pause else None
+        return cache[obj.pk]
 
     def get_waiting_node(self, obj: Execution) -> str | None:
         pause = self._pause(obj)
-        return pause.get("node") if pause else None
+        return pause["node"] if pause else None
 
     def get_pause(self, obj: Execution) -> dict[str, Any] | None:
         pause = self._pause(obj)
         if not pause:
             return None
-        return {
-            "type": pause.get("type"),
-            "node": pause.get("node"),
-            "message": pause.get("message"),
-            "expires_at": pause.get("expires_at"),
-        }
+        return {k: v for k, v in pause.items() if k != "resume_url"}
 
     def get_resume_url(self, obj: Execution) -> str | None:
         pause = self._pause(obj)

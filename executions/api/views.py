@@ -9,19 +9,25 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from executions.api.serializers import (
+    DecisionRequestSerializer,
     ExecuteRequestSerializer,
     ExecutionDetailSerializer,
     ExecutionListSerializer,
+    ResumeRequestSerializer,
 )
 from executions.choices import TERMINAL, ExecutionStatus
 from executions.models import Execution
-from executions.selectors import execution_filter, executions_visible_to
+from executions.policies import can_decide, can_manage
+from executions.selectors import execution_filter, executions_visible_to, pause_for_decision
 from executions.services import execution_create, execution_delete, execution_stop
+from executions.services.pauses import pause_approve, pause_reject, pause_resume
+from workflows.errors import Conflict
 from workflows.selectors import workflows_visible_to
 
 
@@ -78,10 +84,73 @@ class ExecutionViewSet(
         return ExecutionListSerializer if self.action == "list" else ExecutionDetailSerializer
 
     def perform_destroy(self, instance: Execution) -> None:
+        self._require(can_manage(self.request.user, instance))
         execution_delete(execution=instance)
+
+    @staticmethod
+    def _require(allowed: bool) -> None:
+        if not allowed:
+            raise PermissionDenied("You may see this execution but not change it.")
+
+    def _detail(self, execution: Execution) -> Response:
+        execution = Execution.objects.select_related("workflow").get(pk=execution.pk)
+        return Response(ExecutionDetailSerializer(execution, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses={200: ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: str | None = None) -> Response:
-        execution = execution_stop(execution=self.get_object())
-        return Response(ExecutionDetailSerializer(execution).data)
+        execution = self.get_object()
+        self._require(can_manage(request.user, execution))
+        return self._detail(execution_stop(execution=execution))
+
+    @extend_schema(request=ResumeRequestSerializer, responses={200: ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        """Resume a waiting execution (manual waits; owner and staff), ``data`` checked against ``inputSchema``."""
+        execution = self.get_object()
+        self._require(can_manage(request.user, execution))
+        body = ResumeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._detail(
+            pause_resume(
+                execution=execution,
+                user=request.user,
+                data=body.validated_data.get("data"),
+                node=body.validated_data.get("node") or None,
+            )
+        )
+
+    @extend_schema(request=DecisionRequestSerializer, responses={200: ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve a waiting approval (owner, named approvers, `executions.approve_pause`, staff)."""
+        execution = self.get_object()
+        self._require_decider(execution)
+        body = DecisionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._detail(
+            pause_approve(
+                execution=execution,
+                user=request.user,
+                data=body.validated_data.get("data"),
+                comment=body.validated_data.get("comment", ""),
+            )
+        )
+
+    @extend_schema(request=DecisionRequestSerializer, responses={200: ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Reject a waiting approval: the execution ends ``error``."""
+        execution = self.get_object()
+        self._require_decider(execution)
+        body = DecisionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._detail(
+            pause_reject(execution=execution, user=request.user, comment=body.validated_data.get("comment", ""))
+        )
+
+    def _require_decider(self, execution: Execution) -> None:
+        pause = pause_for_decision(execution)
+        if pause is None or execution.status != "waiting":
+            raise Conflict(f"execution {execution.pk} is {execution.status}, not waiting for an approval")
+        self._require(can_decide(self.request.user, execution, pause))

@@ -15,6 +15,7 @@ from executions.choices import TEST_MODES, TRANSITIONS, ExecutionMode, Execution
 from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
+from executions.services.pauses import pause_record, pauses_cancel
 from workflows.engine.graph import Graph
 from workflows.engine.items import wrap_items
 from workflows.engine.registry import default_registry
@@ -199,14 +200,20 @@ def execution_wait(
         if execution is None or execution.status != ExecutionStatus.RUNNING:
             return False
         _check_transition(execution, ExecutionStatus.WAITING)
+        record = pause_record(execution=execution, pause=pause) if pause else None
         execution.status = ExecutionStatus.WAITING
-        execution.wait_till = wait_till
+        execution.wait_till = record.due_at if record else wait_till
         execution.lease_owner = ""
         execution.lease_expires_at = None
         execution.save(update_fields=["status", "wait_till", "lease_owner", "lease_expires_at"])
         data = execution_event_data(execution)
-        if pause:
-            data["pause"] = pause
+        if record:
+            data["pause"] = {
+                "type": record.pause_type,
+                "node": record.node_name,
+                "sequence": record.sequence,
+                "due_at": record.due_at.isoformat() if record.due_at else None,
+            }
         events_record(execution_id=execution.pk, events=[("execution_waiting", data, now)])
     return True
 
@@ -225,6 +232,8 @@ def execution_stop(*, execution: Execution, reason: str = "The execution was can
             locked.cancel_requested = True
             locked.save(update_fields=["cancel_requested"])
             return locked
+        if locked.status == ExecutionStatus.WAITING:
+            pauses_cancel(execution=locked)
         locked.status = ExecutionStatus.CANCELED
         locked.cancel_requested = True
         locked.stopped_at = now

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from executions.choices import ExecutionStatus
 from executions.models import Execution, NodeRun
+from executions.resume_urls import resume_url
 from executions.services.lifecycle import execution_claim, execution_finish, execution_wait
 from executions.services.recorder import DbRecorder, Heartbeat, LeaseLost
 from workflows.engine.context import ExecutionInfo
@@ -62,6 +63,7 @@ def load_run_data(execution_id: int) -> RunData:
 
 def execution_info(execution: Execution) -> ExecutionInfo:
     snapshot = execution.workflow_snapshot
+    next_pause = int((execution.state or {}).get("pause_sequence") or 0) + 1
     return ExecutionInfo(
         execution_id=str(execution.pk),
         mode=execution.mode,
@@ -69,6 +71,9 @@ def execution_info(execution: Execution) -> ExecutionInfo:
         workflow_name=str(snapshot.get("name", "")),
         workflow_active=bool(snapshot.get("active", False)),
         root_mode=execution.root_mode,
+        # The URL of the *next* wait, so a node before it can hand it out (email, HTTP).
+        resume_url=resume_url(execution, next_pause),
+        extra={"timezone": str((snapshot.get("settings") or {}).get("timezone") or "UTC")},
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -29,19 +30,27 @@ def test_database_url() -> str:
 
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": test_database_url(),
-        "SECRET_KEY": settings.SECRET_KEY,
-        "BUDFLOW_DATA_DIR": str(settings.DATA_DIR),
-        "BUDFLOW_QUEUE_NAME": str(settings.Q_CLUSTER["name"]),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DATABASE_URL": test_database_url(),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "BUDFLOW_DATA_DIR": str(settings.DATA_DIR),
+            "BUDFLOW_QUEUE_NAME": str(settings.Q_CLUSTER["name"]),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
     else:
         env.pop("REDIS_URL", None)
     env.update(extra)
     return env
+
+
+def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal a child's whole process group (a killed qcluster must not leave workers behind)."""
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 @contextmanager
@@ -53,6 +62,7 @@ def running(*args: str, ready: float = 0.0, **env: str) -> Iterator[subprocess.P
         env=child_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: qcluster's children go with it
     )
     try:
         if ready:
@@ -60,11 +70,13 @@ def running(*args: str, ready: float = 0.0, **env: str) -> Iterator[subprocess.P
             assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-3000:]
         yield proc
     finally:
-        proc.terminate()
+        signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            signal_group(proc, signal.SIGKILL)
             proc.wait()
+        # Whatever the process left behind (forked workers) goes too.
+        signal_group(proc, signal.SIGKILL)
         if proc.stderr is not None:
             proc.stderr.close()

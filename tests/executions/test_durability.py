@@ -35,8 +35,9 @@ class Probe(NodeType):
         CALLS[ctx.name] = CALLS.get(ctx.name, 0) + 1
         execution_id = int(ctx.execution.execution_id)
         OBSERVED[ctx.name] = {
-            "committed_runs": sorted(NodeRun.objects.filter(execution_id=execution_id)
-                                     .values_list("node_name", flat=True)),
+            "committed_runs": sorted(
+                NodeRun.objects.filter(execution_id=execution_id).values_list("node_name", flat=True)
+            ),
             "stack_top": (Execution.objects.get(pk=execution_id).state or {}).get("stack", [{}])[-1].get("node"),
         }
         action = ctx.param("action", "")
@@ -64,8 +65,12 @@ def probe(name: str, x: int, action: str = "") -> dict:
 
 
 def workflow_with(middle: dict) -> dict:
-    nodes = [make_node("Start", "manualTrigger"), make_node("A", position=(200, 0)), middle,
-             make_node("C", position=(600, 0))]
+    nodes = [
+        make_node("Start", "manualTrigger"),
+        make_node("A", position=(200, 0)),
+        middle,
+        make_node("C", position=(600, 0)),
+    ]
     return {"nodes": nodes, "connections": connect(("Start", "A"), ("A", middle["name"]), (middle["name"], "C"))}
 
 
@@ -129,7 +134,9 @@ def test_worker_that_lost_its_lease_stops_touching_the_execution(api, create_wor
     assert execution.status == "running" and execution.lease_owner == "someone-else"
     # B's run was not committed by the worker that lost the lease, and C never ran.
     assert sorted(NodeRun.objects.filter(execution_id=execution_id).values_list("node_name", flat=True)) == [
-        "A", "Start"]
+        "A",
+        "Start",
+    ]
 
 
 def test_claim_is_exclusive(api, create_workflow):

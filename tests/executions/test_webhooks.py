@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import httpx
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from executions.models import Execution, WebhookListener
 from executions.services.sweeper import expire_webhook_listeners
-from tests.conftest import connect, make_node
+from tests.conftest import chained, make_node
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,8 +27,7 @@ def webhook_node(path: str, mode: str = "onReceived", method: str = "POST", **pa
 
 def hook_workflow(path: str, mode: str, tail: list[dict], **params) -> dict:
     nodes = [webhook_node(path, mode, **params), *tail]
-    names = [n["name"] for n in nodes]
-    return {"nodes": nodes, "connections": connect(*itertools.pairwise(names))}
+    return chained(nodes)
 
 
 def set_node(name: str, x: int, field: str, value: str) -> dict:

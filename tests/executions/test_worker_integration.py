@@ -18,25 +18,47 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def branching_workflow() -> dict:
     nodes = [
         make_node("Start", "manualTrigger"),
-        make_node("Check", "if", 2.2, (200, 0), parameters={
-            "conditions": {"conditions": [{"leftValue": 2, "rightValue": 1,
-                                           "operator": {"type": "number", "operation": "gt"}}],
-                           "combinator": "and"}}),
+        make_node(
+            "Check",
+            "if",
+            2.2,
+            (200, 0),
+            parameters={
+                "conditions": {
+                    "conditions": [
+                        {"leftValue": 2, "rightValue": 1, "operator": {"type": "number", "operation": "gt"}}
+                    ],
+                    "combinator": "and",
+                }
+            },
+        ),
         make_node("Yes", position=(400, -100)),
         make_node("No", position=(400, 100)),
         make_node("Join", "merge", 3.2, (600, 0)),
         make_node("End", position=(800, 0)),
     ]
-    return {"nodes": nodes, "connections": connect(("Start", "Check"), ("Check", "Yes", 0), ("Check", "No", 1),
-                                                   ("Yes", "Join", 0, 0), ("No", "Join", 0, 1), ("Join", "End"))}
+    return {
+        "nodes": nodes,
+        "connections": connect(
+            ("Start", "Check"),
+            ("Check", "Yes", 0),
+            ("Check", "No", 1),
+            ("Yes", "Join", 0, 0),
+            ("No", "Join", 0, 1),
+            ("Join", "End"),
+        ),
+    }
 
 
 def test_worker_process_runs_execution_queued_via_api(api, create_workflow, settings):
     settings.BUDFLOW = {**settings.BUDFLOW, "WAIT_TILL_COMPLETION_SECONDS": 60}
     wf = create_workflow(branching_workflow())
     with running("qcluster", ready=1.0):
-        response = api.post(f"/api/workflows/{wf['id']}/execute/",
-                            {"wait_till_completion": True, "input_data": [{"n": 1}, {"n": 2}]}, format="json")
+        response = api.post(
+            f"/api/workflows/{wf['id']}/execute/",
+            {"wait_till_completion": True, "input_data": [{"n": 1}, {"n": 2}]},
+            format="json",
+        )
         assert response.status_code == 201, response.content
         body = response.json()
     assert body["status"] == "success", body

@@ -80,9 +80,9 @@ def validate_conditions(value: Any, field: str = "conditions") -> None:
         if not isinstance(operator, Mapping):
             raise ParameterError(f"{where}.operator", "must be an object with `type` and `operation`")
         kind, op = operator.get("type"), operator.get("operation")
-        if kind not in OPERATIONS:
+        if not isinstance(kind, str) or kind not in OPERATIONS:
             raise ParameterError(f"{where}.operator.type", f"must be one of {', '.join(OPERATIONS)}")
-        if op not in OPERATIONS[kind]:
+        if not isinstance(op, str) or op not in OPERATIONS[kind]:
             raise ParameterError(f"{where}.operator.operation", f"{op!r} is not an operation of type {kind}")
 
 

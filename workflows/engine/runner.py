@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from workflows.engine.approval import approval_request, approval_settings
 from workflows.engine.context import Evaluator, ExecutionInfo, NodeContext
 from workflows.engine.errors import EndlessLoopError, NodeError
 from workflows.engine.graph import Edge, Graph
@@ -81,6 +82,7 @@ class _NodePlan:
     on_error: str
     retry_tries: int
     retry_wait_s: float
+    approval: dict[str, Any] | None  # ``requireApproval``: pause for approval before running
 
 
 class WorkflowRunner:
@@ -142,6 +144,7 @@ class WorkflowRunner:
             on_error=on_error,
             retry_tries=tries,
             retry_wait_s=wait_ms / 1000.0,
+            approval=_approval_of(node),
         )
 
     def _effective_filter(self) -> set[str] | None:
@@ -223,6 +226,11 @@ class WorkflowRunner:
             if plan.disabled:
                 outputs = [task.inputs[0] or []] if task.inputs else [[]]
                 metadata["disabled"] = True
+            elif plan.approval is not None and not (task.resume and task.resume.get("gate")):
+                request = approval_request(
+                    name, plan.approval, len(task.inputs[0] or []) if task.inputs else 0, gate=True
+                )
+                return self._pause(task, plan, request, run_index, execution_index, start_time)
             else:
                 result = self._execute(plan, task, run_index, metadata)
                 if isinstance(result, PauseRequest):
@@ -379,6 +387,9 @@ class WorkflowRunner:
             "type": request.pause_type,
             "run_index": run_index,
             "sequence": state.pause_sequence,
+            "due_at": request.due_at,
+            "expires_at": request.expires_at,
+            "metadata": request.metadata,
         }
         record = NodeRunRecord(
             node=task.node,
@@ -400,6 +411,13 @@ class WorkflowRunner:
     # -- helpers for hosts -------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return self.state.to_dict(self.run_data)
+
+
+def _approval_of(node: Mapping[str, Any]) -> dict[str, Any] | None:
+    spec = node.get("requireApproval")
+    if not spec:
+        return None
+    return approval_settings(spec if isinstance(spec, Mapping) else {}, "requireApproval.")
 
 
 def start_state(

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from workflows.engine.approval import approval_settings
 from workflows.engine.errors import ParameterError, WorkflowValidationError
 from workflows.engine.registry import NodeRegistry
 
@@ -129,6 +130,14 @@ def _validate_nodes(nodes: Any, registry: NodeRegistry, errs: _Errors) -> list[d
                 errs.add(f"{where}.{key}", f"{label}: {key} must be an integer from {low} to {high}")
         if "onError" in node and node["onError"] not in ON_ERROR:
             errs.add(f"{where}.onError", f"{label}: onError must be one of {', '.join(ON_ERROR)}")
+        if "requireApproval" in node and node["requireApproval"] not in (None, False, True):
+            if not isinstance(node["requireApproval"], dict):
+                errs.add(f"{where}.requireApproval", f"{label}: requireApproval must be true or an object")
+            else:
+                try:
+                    approval_settings(node["requireApproval"], "")
+                except ParameterError as exc:
+                    errs.add(f"{where}.requireApproval.{exc.parameter}", f"{label}: {exc.message}")
         if "timeout" in node and (not _is_number(node["timeout"]) or node["timeout"] <= 0):
             errs.add(f"{where}.timeout", f"{label}: timeout must be a number of seconds > 0")
         for key in ("notes", "id", "webhookId"):

@@ -1,6 +1,6 @@
 """``manage.py budflow_timers``: BudFlow's timer process, run beside ``qcluster``.
 
-It fires due Schedule Triggers on time (sleeping until the earliest one instead of polling on
+It resumes due waits and fires due Schedule Triggers on time (sleeping until the earliest one instead of polling on
 a coarse tick), sweeps expired execution leases, re-queues executions no worker claimed and
 cancels test webhooks nobody called. Several timer processes may run: every claim is a
 compare-and-set or a ``skip_locked`` lock.
@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 
+from executions.services.pauses import pauses_fire_due, pauses_next_due
 from executions.services.schedules import schedules_fire_due, schedules_next_due
 from executions.services.sweeper import expire_webhook_listeners, requeue_unclaimed, sweep_expired_leases
 
@@ -39,13 +40,15 @@ class Command(BaseCommand):
         while not stop.is_set():
             close_old_connections()
             try:
+                pauses_fire_due()
                 schedules_fire_due()
                 if time.monotonic() - last_sweep >= sweep_every:
                     sweep_expired_leases()
                     requeue_unclaimed()
                     expire_webhook_listeners()
                     last_sweep = time.monotonic()
-                next_due = schedules_next_due()
+                dues = [d for d in (pauses_next_due(), schedules_next_due()) if d is not None]
+                next_due = min(dues) if dues else None
             except Exception as exc:  # keep the loop alive through a database restart
                 self.stderr.write(f"budflow_timers: pass failed: {exc!r}")
                 next_due = None
