@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -216,7 +217,7 @@ LOGGING = {
 }
 
 # -- BudFlow engine ---------------------------------------------------------------------
-BUDFLOW = {
+BUDFLOW: dict[str, Any] = {
     "LEASE_SECONDS": env_float("BUDFLOW_LEASE_SECONDS", 30.0, minimum=1.0),
     "HEARTBEAT_SECONDS": env_float("BUDFLOW_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
     "MAX_RECOVERIES": env_int("BUDFLOW_MAX_RECOVERIES", 3, minimum=0),
@@ -225,8 +226,17 @@ BUDFLOW = {
     "CHECKPOINT_INTERVAL_MS": env_int("BUDFLOW_CHECKPOINT_INTERVAL_MS", 20, minimum=0),
     "WAIT_TILL_COMPLETION_SECONDS": env_float("BUDFLOW_WAIT_TILL_COMPLETION_SECONDS", 60.0, minimum=0.1),
     "TIMER_POLL_SECONDS": env_float("BUDFLOW_TIMER_POLL_SECONDS", 1.0, minimum=0.05),
+    # Time waits are handed to a worker this early; it restores the run and continues on time.
+    "TIMER_LEAD_MS": env_int("BUDFLOW_TIMER_LEAD_MS", 150, minimum=0, maximum=5000),
     "UNCLAIMED_REQUEUE_SECONDS": env_float("BUDFLOW_UNCLAIMED_REQUEUE_SECONDS", 30.0, minimum=1.0),
     "RUN_INLINE": env_bool("BUDFLOW_RUN_INLINE", False),
+    # Pin data: limits per pin (refused, never truncated) and keys masked by default (regexes).
+    "PIN_MAX_ITEMS": env_int("BUDFLOW_PIN_MAX_ITEMS", 10_000, minimum=1),
+    "PIN_MAX_BYTES": env_int("BUDFLOW_PIN_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+    "PIN_SENSITIVE_KEYS": env_list(
+        "BUDFLOW_PIN_SENSITIVE_KEYS",
+        [r"passw(or)?d", r"secret", r"token", r"api[_-]?key", r"authorization", r"private[_-]?key", r"credential"],
+    ),
     # Webhooks answering with the last node or a Respond node run short executions in the web
     # process (the execution row exists first, so a web crash is recovered like a worker crash).
     "WEBHOOK_INLINE": env_bool("BUDFLOW_WEBHOOK_INLINE", True),

@@ -14,6 +14,8 @@ urlpatterns = [
     re_path(r"^api/auth/token$", obtain_auth_token),
     re_path(r"^api/schema$", SpectacularAPIView.as_view()),
     re_path(r"^api/docs$", SpectacularSwaggerView.as_view(url_name="api-schema")),
+    # Before the workflow routes: `/api/workflows/import/` is not a workflow id.
+    path("api/", include("pindata.api.urls")),
     path("api/", include("executions.api.urls")),
     path("api/", include("workflows.api.urls")),
     path("webhook/<path:path>", webhooks.webhook, name="webhook"),

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from executions.broadcaster import broadcaster
 from executions.models import Execution, ExecutionEvent
 
 log = logging.getLogger(__name__)
@@ -63,45 +62,46 @@ def events_record(
 ) -> list[ExecutionEvent]:
     """Append events to the log. Must run inside the transaction that made the change.
 
-    The execution row is locked so concurrent writers (a worker and a stop request) take
-    consecutive sequence numbers.
+    One ``UPDATE ... RETURNING`` reserves the sequence numbers: it locks the execution row, so
+    concurrent writers (a worker and a stop request) take consecutive numbers without gaps.
     """
     batch = list(events)
     if not batch:
         return []
-    assert transaction.get_connection().in_atomic_block, "events_record needs a transaction"
-    last = Execution.objects.select_for_update().filter(pk=execution_id).values_list("last_sequence", flat=True).first()
-    if last is None:
+    conn = transaction.get_connection()
+    assert conn.in_atomic_block, "events_record needs a transaction"
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Execution._meta.db_table} SET last_sequence = last_sequence + %s WHERE id = %s "
+            "RETURNING last_sequence",
+            [len(batch), execution_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return []
+    return events_store(execution_id=execution_id, last_sequence=int(row[0]), events=batch)
+
+
+def events_store(
+    *, execution_id: int, last_sequence: int, events: list[tuple[str, dict[str, Any], datetime | None]]
+) -> list[ExecutionEvent]:
+    """Insert events whose sequence numbers (ending at ``last_sequence``) the caller reserved."""
+    if not events:
+        return []
+    first = last_sequence - len(events) + 1
     now = timezone.now()
     rows = [
-        ExecutionEvent(execution_id=execution_id, sequence=last + i, type=kind, data=data, created_at=when or now)
-        for i, (kind, data, when) in enumerate(batch, start=1)
+        ExecutionEvent(execution_id=execution_id, sequence=first + i, type=kind, data=data, created_at=when or now)
+        for i, (kind, data, when) in enumerate(events)
     ]
     ExecutionEvent.objects.bulk_create(rows)
-    Execution.objects.filter(pk=execution_id).update(last_sequence=last + len(rows))
     messages = [event_message(row) for row in rows]
     transaction.on_commit(lambda: broadcast(execution_id, messages))
     return rows
 
 
 def broadcast(execution_id: int, messages: list[dict[str, Any]]) -> None:
-    """Send committed events to the execution's group; never raises."""
-    try:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        group = group_name(execution_id)
-        publish = getattr(layer, "publish", None)
-        if publish is not None:
-            for message in messages:
-                publish(group, {"type": "execution.event", "event": message})
-            return
-
-        async def send_all() -> None:
-            for message in messages:
-                await layer.group_send(group, {"type": "execution.event", "event": message})
-
-        async_to_sync(send_all)()
-    except Exception:  # broadcasting is best effort; the event log is the source of truth
-        log.warning("could not broadcast events of execution %s", execution_id, exc_info=True)
+    """Hand committed events to the broadcaster thread; never blocks, never raises."""
+    group = group_name(execution_id)
+    for message in messages:
+        broadcaster.publish(group, {"type": "execution.event", "event": message})

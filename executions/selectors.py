@@ -123,3 +123,14 @@ def paused_items(pause: ExecutionPause, limit: int = 50) -> list[Any]:
         output = (row.reused_from.output if row and row.reused_from else row.output if row else None) or []
         items = output[out] if out < len(output) else []
     return [item.get("json") for item in items[:limit]]
+
+
+def node_output(execution: Execution, node_name: str, run_index: int | None = None) -> list[Any] | None:
+    """A node's stored output (one item list per output) in an execution; its last run by default."""
+    qs = NodeRun.objects.filter(execution=execution, node_name=node_name, status="success").select_related(
+        "reused_from"
+    )
+    row = qs.filter(run_index=run_index).first() if run_index is not None else qs.order_by("-run_index").first()
+    if row is None:
+        return None
+    return row.reused_from.output if row.reused_from else row.output

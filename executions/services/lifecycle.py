@@ -16,6 +16,7 @@ from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
 from executions.services.pauses import pause_record, pauses_cancel
+from pindata.selectors import active_pins
 from workflows.engine.graph import Graph
 from workflows.engine.items import wrap_items
 from workflows.engine.registry import default_registry
@@ -115,7 +116,13 @@ def execution_create(
         raise InvalidInput(str(exc), field="input_data") from None
     state = start_state(trigger, items, destination=destination or None, destination_mode=dest_mode)
     trigger_def = next(n for n in nodes if n["name"] == trigger)
-    listen = input_data is None and mode in TEST_MODES and trigger_def["type"] == WEBHOOK_TYPE
+    # A pinned webhook trigger starts at once with its pin instead of listening for a call.
+    listen = (
+        input_data is None
+        and mode in TEST_MODES
+        and trigger_def["type"] == WEBHOOK_TYPE
+        and trigger not in active_pins(workflow.pk)
+    )
     with transaction.atomic():
         execution = Execution.objects.create(
             workflow=workflow,

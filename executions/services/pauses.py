@@ -16,6 +16,7 @@ import jsonschema
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from executions.choices import ExecutionStatus, NodeRunStatus, PauseStatus, PauseType, ResumeTrigger
@@ -92,6 +93,7 @@ def _resume(
     comment: str = "",
     decision: str = "resumed",
     by: str | None = None,
+    not_before: float | None = None,
 ) -> Execution:
     """Continue a locked waiting execution (caller holds the locks from :func:`_waiting_pause`)."""
     now = timezone.now()
@@ -109,6 +111,7 @@ def _resume(
         "comment": comment,
         "decision": decision,
         "gate": bool(pause.metadata.get("gate")),
+        "not_before": not_before,
     }
     state["stack"] = stack
     state["pause"] = None
@@ -307,21 +310,33 @@ def pause_webhook_call(*, token: str, method: str, request_item: dict[str, Any],
 
 
 # -- timers ------------------------------------------------------------------------------
+def _lead() -> dt.timedelta:
+    return dt.timedelta(milliseconds=settings.BUDFLOW["TIMER_LEAD_MS"])
+
+
 def pauses_next_due() -> dt.datetime | None:
-    return (
-        ExecutionPause.objects.filter(status=PauseStatus.WAITING, due_at__isnull=False)
-        .order_by("due_at")
-        .values_list("due_at", flat=True)
-        .first()
-    )
+    """When the timer loop must next act: a time wait's due time minus the lead, or a timeout."""
+    waiting = ExecutionPause.objects.filter(status=PauseStatus.WAITING, due_at__isnull=False).order_by("due_at")
+    timed = waiting.filter(pause_type=PauseType.TIME).values_list("due_at", flat=True).first()
+    other = waiting.exclude(pause_type=PauseType.TIME).values_list("due_at", flat=True).first()
+    candidates = [d for d in (timed - _lead() if timed else None, other) if d is not None]
+    return min(candidates) if candidates else None
 
 
 def pauses_fire_due(*, limit: int = 200) -> list[int]:
-    """Resume (or time out) every wait whose due time has come; returns the execution ids."""
+    """Resume (or time out) every wait whose due time has come; returns the execution ids.
+
+    Time waits are handed to a worker up to ``TIMER_LEAD_MS`` early, carrying their due time:
+    the worker restores the run meanwhile and starts the next node on time, so the queue hop
+    and the restore do not make the wait late. Timeouts fire only once due.
+    """
     now = timezone.now()
     fired: list[int] = []
     due = list(
-        ExecutionPause.objects.filter(status=PauseStatus.WAITING, due_at__lte=now)
+        ExecutionPause.objects.filter(
+            Q(due_at__lte=now) | Q(pause_type=PauseType.TIME, due_at__lte=now + _lead()),
+            status=PauseStatus.WAITING,
+        )
         .order_by("due_at")
         .values_list("execution_id", "sequence")[:limit]
     )
@@ -338,7 +353,8 @@ def pauses_fire_due(*, limit: int = 200) -> list[int]:
 
 def _timeout_or_resume(execution: Execution, pause: ExecutionPause, now: dt.datetime) -> None:
     if pause.pause_type == PauseType.TIME:
-        _resume(execution=execution, pause=pause, trigger=ResumeTrigger.TIMER, by="timer")
+        not_before = pause.due_at.timestamp() if pause.due_at and pause.due_at > now else None
+        _resume(execution=execution, pause=pause, trigger=ResumeTrigger.TIMER, by="timer", not_before=not_before)
         return
     if pause.pause_type != PauseType.APPROVAL:
         _resume(execution=execution, pause=pause, trigger=ResumeTrigger.TIMEOUT, by="timeout", decision="timeout")

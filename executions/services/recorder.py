@@ -15,12 +15,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from executions.events import events_record
+from executions.events import events_store
 from executions.models import Execution, NodeRun
-from workflows.engine.state import NodeRunRecord
+from pindata.models import PinDataUsage
+from workflows.engine.state import NodeRunRecord, RunData
 
 if TYPE_CHECKING:
     from workflows.engine.runner import WorkflowRunner
@@ -48,10 +49,50 @@ def node_event_data(record: NodeRunRecord) -> dict[str, Any]:
     }
 
 
+_COMPLETED_FIELDS = (
+    "status",
+    "execution_index",
+    "started_at",
+    "execution_time_ms",
+    "source",
+    "output",
+    "error",
+    "metadata",
+)
+
+
+def checkpoint_update(
+    *, execution_id: int, worker_id: str, fields: dict[str, Any], events: int
+) -> tuple[int, bool] | None:
+    """``UPDATE ... RETURNING`` on the execution row held by ``worker_id``.
+
+    Returns the new ``last_sequence`` (``events`` numbers reserved below it) and whether a stop
+    was requested, or ``None`` when the lease is no longer this worker's.
+    """
+    connection = transaction.get_connection()
+    meta = Execution._meta
+    assignments = []
+    params: list[Any] = []
+    for name, value in fields.items():
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field)
+        assignments.append(f"{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {', '.join(assignments)}, "
+        "last_sequence = last_sequence + %s WHERE id = %s AND lease_owner = %s "
+        "RETURNING last_sequence, cancel_requested"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, events, execution_id, worker_id])
+        row = cursor.fetchone()
+    return (int(row[0]), bool(row[1])) if row else None
+
+
 class DbRecorder:
     """:class:`RunHooks` that write to the database through one checkpoint transaction."""
 
-    def __init__(self, *, execution: Execution, worker_id: str) -> None:
+    def __init__(self, *, execution: Execution, worker_id: str, run_data: RunData | None = None) -> None:
         conf = settings.BUDFLOW
         self.execution_id = execution.pk
         self.worker_id = worker_id
@@ -64,10 +105,15 @@ class DbRecorder:
         self.stop_requested = threading.Event()
         self.lease_lost = threading.Event()
         self.runner: WorkflowRunner | None = None
+        # False while the stored state equals the engine's (just restored, nothing ran yet).
+        self.dirty = False
         # (node, run_index) of runs already stored as ``waiting`` rows, completed by an update
-        self.waiting_rows: set[tuple[str, int]] = set(
-            NodeRun.objects.filter(execution_id=execution.pk, status="waiting").values_list("node_name", "run_index")
-        )
+        self.waiting_rows: set[tuple[str, int]] = {
+            (record.node, record.run_index)
+            for runs in (run_data or {}).values()
+            for record in runs
+            if record.status == "waiting"
+        }
 
     def attach(self, runner: WorkflowRunner) -> None:
         self.runner = runner
@@ -91,14 +137,15 @@ class DbRecorder:
                 None,
             )
         )
-        if side_effects:
+        if side_effects and (self.pending_runs or self.dirty):
             self.flush()
 
     def node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
+        self.dirty = True
         self.pending_runs.append(record)
         kind = "node_error" if record.status == "error" else "node_finished"
         self.pending_events.append((kind, node_event_data(record), None))
-        side_effects = runner._plans[record.node].node_type.side_effects
+        side_effects = runner.has_side_effects(record.node)
         if (
             side_effects
             or record.status != "success"
@@ -118,18 +165,25 @@ class DbRecorder:
         state = runner.state_dict()
         now = timezone.now()
         with transaction.atomic():
-            fields: dict[str, Any] = {
-                "state": state,
-                "lease_expires_at": now + self.lease,
-                "custom_data": runner.state.custom_data,
-                "last_node_executed": runner.state.last_node or "",
-            }
-            fields.update(extra_fields or {})
-            updated = Execution.objects.filter(pk=self.execution_id, lease_owner=self.worker_id).update(**fields)
-            if updated != 1:
+            # One statement renews the lease, stores the state, reserves the events' sequence
+            # numbers and reads a pending stop request.
+            reserved = checkpoint_update(
+                execution_id=self.execution_id,
+                worker_id=self.worker_id,
+                fields={
+                    "state": state,
+                    "lease_expires_at": now + self.lease,
+                    "custom_data": runner.state.custom_data,
+                    "last_node_executed": runner.state.last_node or "",
+                    **(extra_fields or {}),
+                },
+                events=len(self.pending_events),
+            )
+            if reserved is None:
                 self.lease_lost.set()
                 self.stop_requested.set()
                 raise LeaseLost(f"execution {self.execution_id}: lease lost by {self.worker_id}")
+            last_sequence, cancel_requested = reserved
             creates = []
             for record in self.pending_runs:
                 row = self._row(record)
@@ -137,21 +191,7 @@ class DbRecorder:
                 if key in self.waiting_rows:
                     NodeRun.objects.filter(
                         execution_id=self.execution_id, node_name=record.node, run_index=record.run_index
-                    ).update(
-                        **{
-                            f: getattr(row, f)
-                            for f in (
-                                "status",
-                                "execution_index",
-                                "started_at",
-                                "execution_time_ms",
-                                "source",
-                                "output",
-                                "error",
-                                "metadata",
-                            )
-                        }
-                    )
+                    ).update(**{f: getattr(row, f) for f in _COMPLETED_FIELDS})
                     if record.status != "waiting":
                         self.waiting_rows.discard(key)
                 else:
@@ -160,9 +200,17 @@ class DbRecorder:
                         self.waiting_rows.add(key)
             if creates:
                 NodeRun.objects.bulk_create(creates)
-            events_record(execution_id=self.execution_id, events=self.pending_events)
-            if Execution.objects.filter(pk=self.execution_id, cancel_requested=True).exists():
+            usages = [
+                PinDataUsage(pin_id=pin_id, execution_id=self.execution_id, node_name=record.node)
+                for record in self.pending_runs
+                for pin_id in record.metadata.get("pin_ids") or ()
+            ]
+            if usages:
+                PinDataUsage.objects.bulk_create(usages)
+            events_store(execution_id=self.execution_id, last_sequence=last_sequence, events=self.pending_events)
+            if cancel_requested:
                 self.stop_requested.set()
+        self.dirty = False
         self.pending_runs = []
         self.pending_events = []
         self.last_flush = time.monotonic()

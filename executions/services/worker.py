@@ -11,11 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from executions.choices import ExecutionStatus
+from executions.choices import TEST_MODES, ExecutionStatus
 from executions.models import Execution, NodeRun
 from executions.resume_urls import resume_url
 from executions.services.lifecycle import execution_claim, execution_finish, execution_wait
 from executions.services.recorder import DbRecorder, Heartbeat, LeaseLost
+from pindata.selectors import active_pins
 from workflows.engine.context import ExecutionInfo
 from workflows.engine.errors import StateError
 from workflows.engine.registry import default_registry
@@ -61,6 +62,14 @@ def load_run_data(execution_id: int) -> RunData:
     return run_data
 
 
+def pins_for(execution: Execution) -> dict[str, dict[str, Any]]:
+    """Pins apply in test runs (the root execution is manual or test), or when the workflow allows them."""
+    settings_ = execution.workflow_snapshot.get("settings") or {}
+    if execution.root_mode in TEST_MODES or settings_.get("allowPinDataInProduction"):
+        return active_pins(execution.workflow_id)
+    return {}
+
+
 def execution_info(execution: Execution) -> ExecutionInfo:
     snapshot = execution.workflow_snapshot
     next_pause = int((execution.state or {}).get("pause_sequence") or 0) + 1
@@ -89,9 +98,9 @@ def execution_run(*, execution_id: int, worker_id: str | None = None) -> str:
         current = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
         return str(current or "missing")
     conf = settings.BUDFLOW
-    recorder = DbRecorder(execution=execution, worker_id=worker_id)
     try:
         run_data = load_run_data(execution.pk)
+        recorder = DbRecorder(execution=execution, worker_id=worker_id, run_data=run_data)
         state = ExecutionState.from_dict(execution.state, run_data)
         snapshot = execution.workflow_snapshot
         runner = WorkflowRunner(
@@ -103,6 +112,7 @@ def execution_run(*, execution_id: int, worker_id: str | None = None) -> str:
             hooks=recorder,
             execution=execution_info(execution),
             max_node_runs=int(conf["MAX_NODE_RUNS"]),
+            pinned=pins_for(execution),
         )
     except (StateError, KeyError, TypeError, ValueError) as exc:
         log.error("execution %s cannot be restored: %s", execution_id, exc)
@@ -136,7 +146,8 @@ def _record_outcome(execution: Execution, worker_id: str, recorder: DbRecorder, 
         "canceled": ExecutionStatus.CANCELED,
     }
     with transaction.atomic():
-        recorder.flush()
+        if recorder.dirty or recorder.pending_events:
+            recorder.flush()
         if result.status == "waiting":
             pause: dict[str, Any] | None = recorder.runner.state.pause if recorder.runner else None
             execution_wait(execution_id=execution.pk, worker_id=worker_id, pause=pause)

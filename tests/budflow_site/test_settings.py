@@ -31,11 +31,17 @@ print(json.dumps({
 
 def settings_in_child(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
     child = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")}
-    child.update({"DJANGO_SETTINGS_MODULE": "budflow_site.settings", "BUDFLOW_DATA_DIR": str(tmp_path),
-                  "BUDFLOW_ENV_FILE": str(tmp_path / "none.env")})
+    child.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "budflow_site.settings",
+            "BUDFLOW_DATA_DIR": str(tmp_path),
+            "BUDFLOW_ENV_FILE": str(tmp_path / "none.env"),
+        }
+    )
     child.update(env)
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=child, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=child, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_embedded_default_without_redis(tmp_path):
@@ -51,9 +57,13 @@ def test_embedded_default_without_redis(tmp_path):
 
 
 def test_redis_and_postgres_select_scale_out_backends(tmp_path):
-    result = settings_in_child(tmp_path, SECRET_KEY="k" * 40, REDIS_URL="redis://127.0.0.1:6379/3",
-                               DATABASE_URL="postgres://u:p@db.example:5432/budflow",
-                               BUDFLOW_PUBLIC_URL="https://flows.example.com/")
+    result = settings_in_child(
+        tmp_path,
+        SECRET_KEY="k" * 40,
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        DATABASE_URL="postgres://u:p@db.example:5432/budflow",
+        BUDFLOW_PUBLIC_URL="https://flows.example.com/",
+    )
     assert result.returncode == 0, result.stderr
     chosen = json.loads(result.stdout)
     assert chosen["engine"] == "django.db.backends.postgresql"

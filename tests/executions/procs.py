@@ -70,7 +70,7 @@ def running(*args: str, ready: float = 0.0, **env: str) -> Iterator[subprocess.P
             assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-3000:]
         yield proc
     finally:
-        signal_group(proc, signal.SIGTERM)
+        proc.terminate()  # the parent shuts its children down cleanly; the group is killed after
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

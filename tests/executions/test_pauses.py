@@ -306,3 +306,36 @@ def test_large_items_survive_a_pause(api, start):
     done = api.post(f"/api/executions/{body['id']}/resume/", {}, format="json").json()
     out = done["run_data"]["After"][0]["data"]["main"][0]
     assert len(out) == 5500 and out[-1]["json"] == {"i": 5499, "blob": "x" * 1000}
+
+
+def test_resume_url_is_known_to_expressions_before_the_wait(live_server, api, start):
+    announce = make_node(
+        "Announce",
+        "set",
+        3.4,
+        (100, 0),
+        parameters={
+            "mode": "manual",
+            "includeOtherFields": True,
+            "assignments": {
+                "assignments": [{"name": "link", "value": "={{ $execution.resumeUrl }}", "type": "string"}]
+            },
+        },
+    )
+    body = start(flow(announce, wait_node(resume="webhook", httpMethod="POST")))
+    link = body["run_data"]["Announce"][0]["data"]["main"][0][0]["json"]["link"]
+    assert link == body["resume_url"]
+    local = f"{live_server.url}/webhook-waiting/{link.split('/webhook-waiting/')[1]}"
+    assert httpx.post(local, json={"clicked": True}).status_code == 200
+    assert detail(api, body["id"])["status"] == "success"
+
+
+def test_binary_references_survive_a_pause(api, start):
+    item = {
+        "json": {"file": "report.pdf"},
+        "binary": {"data": {"fileName": "report.pdf", "mimeType": "application/pdf", "id": "storage:abc123"}},
+    }
+    body = start(flow(wait_node(resume="manual")), [item])
+    done = api.post(f"/api/executions/{body['id']}/resume/", {}, format="json").json()
+    out = done["run_data"]["After"][0]["data"]["main"][0][0]
+    assert out["binary"] == item["binary"] and out["json"] == item["json"]

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from workflows.activation import workflow_set_active
 from workflows.api.serializers import WorkflowSerializer
-from workflows.interchange import workflow_export, workflow_import
 from workflows.models import Workflow
 from workflows.selectors import workflows_visible_to
 from workflows.services import workflow_create, workflow_delete, workflow_update
@@ -41,19 +40,6 @@ class WorkflowViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Workflow) -> None:
         workflow_delete(workflow=instance)
-
-    @extend_schema(request={"application/json": dict}, responses={201: WorkflowSerializer})
-    @action(detail=False, methods=["post"], url_path="import")
-    def import_n8n(self, request: Request) -> Response:
-        """``POST /api/workflows/import/``: an n8n workflow JSON (with ``pinData``) → 201 workflow."""
-        workflow, _pins = workflow_import(owner=request.user, data=request.data)
-        return Response(self.get_serializer(workflow).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(responses={200: dict})
-    @action(detail=True, methods=["get"])
-    def export(self, request: Request, pk: str | None = None) -> Response:
-        """``GET /api/workflows/{id}/export/``: the workflow as n8n JSON."""
-        return Response(workflow_export(workflow=self.get_object()))
 
     @extend_schema(request=None, responses={200: WorkflowSerializer})
     @action(detail=True, methods=["post"])

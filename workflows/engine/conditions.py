@@ -132,18 +132,20 @@ def _is_empty(value: Any) -> bool:
     return False
 
 
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "dateTime": lambda v: isinstance(v, (str, datetime)),
+}
+
+
 def _coerce(kind: str, value: Any, loose: bool, where: str, side: str, item_index: int) -> Any:
     if value is None or kind == "any":
         return value
-    ok = {
-        "string": lambda v: isinstance(v, str),
-        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-        "boolean": lambda v: isinstance(v, bool),
-        "array": lambda v: isinstance(v, list),
-        "object": lambda v: isinstance(v, dict),
-        "dateTime": lambda v: isinstance(v, (str, datetime)),
-    }[kind]
-    if ok(value):
+    if _TYPE_CHECKS[kind](value):
         return value
     if loose:
         try:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from workflows.engine.approval import approval_request, approval_settings
 from workflows.engine.context import Evaluator, ExecutionInfo, NodeContext
 from workflows.engine.errors import EndlessLoopError, NodeError
+from workflows.engine.expressions import evaluate_template
 from workflows.engine.graph import Edge, Graph
 from workflows.engine.nodes.base import NodeType
 from workflows.engine.registry import NodeRegistry
@@ -101,6 +102,7 @@ class WorkflowRunner:
         evaluator: Evaluator | None = None,
         max_node_runs: int = DEFAULT_MAX_NODE_RUNS,
         graph: Graph | None = None,
+        pinned: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.graph = graph or Graph(nodes, connections)
         self.registry = registry
@@ -108,8 +110,12 @@ class WorkflowRunner:
         self.run_data: RunData = run_data if run_data is not None else {}
         self.hooks: RunHooks = hooks or NullHooks()
         self.execution = execution or ExecutionInfo()
-        self.evaluator = evaluator
+        # n8n expressions (``={{ ... }}``) unless a host supplies another evaluator.
+        self.evaluator: Evaluator = evaluator if evaluator is not None else evaluate_template
         self.max_node_runs = max_node_runs
+        # Pin data: {node: {"ids": {output: pin id}, "outputs": {output: items}}}; such a node
+        # is not executed, its output is the pin.
+        self.pinned = pinned or {}
         self._plans = {name: self._plan(node) for name, node in self.graph.nodes.items()}
         self._filter = self._effective_filter()
 
@@ -226,6 +232,11 @@ class WorkflowRunner:
             if plan.disabled:
                 outputs = [task.inputs[0] or []] if task.inputs else [[]]
                 metadata["disabled"] = True
+            elif name in self.pinned:
+                pin = self.pinned[name]
+                outputs = [list(pin["outputs"].get(i) or []) for i in range(plan.output_count)]
+                metadata["pinned"] = True
+                metadata["pin_ids"] = sorted(pin["ids"].values())
             elif plan.approval is not None and not (task.resume and task.resume.get("gate")):
                 request = approval_request(
                     name, plan.approval, len(task.inputs[0] or []) if task.inputs else 0, gate=True
@@ -409,6 +420,9 @@ class WorkflowRunner:
         return RunResult("waiting", last_node=task.node, pause=request)
 
     # -- helpers for hosts -------------------------------------------------------------
+    def has_side_effects(self, node: str) -> bool:
+        return self._plans[node].node_type.side_effects
+
     def state_dict(self) -> dict[str, Any]:
         return self.state.to_dict(self.run_data)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from workflows.engine.approval import approval_settings
 from workflows.engine.errors import ParameterError, WorkflowValidationError
+from workflows.engine.nodes.base import NodeType
 from workflows.engine.registry import NodeRegistry
 
 ON_ERROR = ("stopWorkflow", "continueRegularOutput", "continueErrorOutput")
@@ -238,7 +239,7 @@ def _validate_connections(
     return clean
 
 
-def target_input_count(node_type: Any, node: Mapping[str, Any]) -> int:
+def target_input_count(node_type: NodeType, node: Mapping[str, Any]) -> int:
     """Inputs of a node: Merge's ``numberInputs`` or the type's fixed count."""
     if node_type.inputs > 1:
         count = (node.get("parameters") or {}).get("numberInputs", node_type.inputs)

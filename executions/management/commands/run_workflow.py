@@ -15,10 +15,10 @@ from executions.models import Execution, ExecutionEvent
 from executions.selectors import run_data_of
 from executions.services import execution_create
 from executions.services.worker import execution_run
+from pindata.management.commands.import_workflow import load_json, owner_from
+from pindata.services import n8n_import
 from workflows.engine.errors import WorkflowValidationError
 from workflows.errors import ServiceError
-from workflows.interchange import workflow_import
-from workflows.management.commands.import_workflow import load_json, owner_from
 from workflows.models import Workflow
 
 BAR = 24
@@ -83,7 +83,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no workflow with id {ref}")
             return workflow
         try:
-            workflow, _pins = workflow_import(owner=owner_from(options["owner"]), data=load_json(ref), activate=False)
+            workflow = n8n_import(owner=owner_from(options["owner"]), data=load_json(ref), activate=False)
         except WorkflowValidationError as exc:
             raise CommandError(f"invalid workflow: {exc}") from None
         return workflow

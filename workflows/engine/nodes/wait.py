@@ -27,6 +27,7 @@ PAUSE_TYPES = {
     "manual": "manual",
     "approval": "approval",
 }
+MAX_EARLY_SECONDS = 5.0
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
@@ -169,6 +170,10 @@ class Wait(NodeType):
         items = ctx.input(0)
         passthrough = [{**item, "pairedItem": {"item": i}} for i, item in enumerate(items)]
         trigger = resume.get("trigger")
+        not_before = resume.get("not_before")
+        if isinstance(not_before, (int, float)):
+            # Handed over a little early by the timer process: continue exactly at the due time.
+            time.sleep(min(max(0.0, not_before - time.time()), MAX_EARLY_SECONDS))
         if mode in ("timeInterval", "specificTime") or (trigger == "timeout" and mode != "approval"):
             return [passthrough]
         data = resume.get("data")

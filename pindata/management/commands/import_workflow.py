@@ -1,4 +1,4 @@
-"""``manage.py import_workflow FILE``: import an n8n workflow JSON file."""
+"""``manage.py import_workflow FILE``: import an n8n workflow JSON file (with its ``pinData``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
+from pindata.services import n8n_import
 from workflows.engine.errors import WorkflowValidationError
 from workflows.errors import ServiceError
-from workflows.interchange import workflow_import
 
 
 def owner_from(username: str | None) -> User:
@@ -46,7 +46,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         owner = owner_from(options["owner"])
         try:
-            workflow, _pins = workflow_import(
+            workflow = n8n_import(
                 owner=owner, data=load_json(options["file"]), activate=True if options["activate"] else None
             )
         except WorkflowValidationError as exc:
