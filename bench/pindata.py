@@ -13,6 +13,7 @@ output. Medians are printed with the ratio pinned / unpinned.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import prepare_environment  # noqa: E402
+from _harness import prepare_environment
 
 NODES = 20
 PINNED = 10
@@ -31,11 +32,20 @@ def workflow(owner, name: str):  # type: ignore[no-untyped-def]
     from workflows.services import workflow_create
 
     names = ["Start"] + [f"Step {i:02d}" for i in range(1, NODES)]
-    nodes = [{"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0],
-              "parameters": {}}]
-    nodes += [{"name": n, "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200 * i, 0],
-               "parameters": {}} for i, n in enumerate(names[1:], start=1)]
-    connections = {a: {"main": [[{"node": b, "type": "main", "index": 0}]]} for a, b in zip(names, names[1:])}
+    nodes = [
+        {
+            "name": "Start",
+            "type": "n8n-nodes-base.manualTrigger",
+            "typeVersion": 1,
+            "position": [0, 0],
+            "parameters": {},
+        }
+    ]
+    nodes += [
+        {"name": n, "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200 * i, 0], "parameters": {}}
+        for i, n in enumerate(names[1:], start=1)
+    ]
+    connections = {a: {"main": [[{"node": b, "type": "main", "index": 0}]]} for a, b in itertools.pairwise(names)}
     return workflow_create(owner=owner, name=name, nodes=nodes, connections=connections), names
 
 
@@ -65,7 +75,7 @@ def main() -> int:
     items = [{"id": i, "name": f"item {i}", "price": i * 1.5} for i in range(ITEMS)]
     plain, _ = workflow(owner, "unpinned")
     pinned, names = workflow(owner, "pinned")
-    for name in names[1:PINNED + 1]:
+    for name in names[1 : PINNED + 1]:
         pin_set(workflow=pinned, node_name=name, data=items, user=owner, mask=False)
     timed_run(plain, owner, items)  # warm-up
     timed_run(pinned, owner, [])

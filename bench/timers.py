@@ -93,7 +93,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 70 s waits")
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--workers", default="4")
+    parser.add_argument("--workers", default="4", help="worker processes of the qcluster")
+    parser.add_argument("--long-seconds", type=float, default=70.0, help="length of the long waits")
     args = parser.parse_args()
     prepare_environment("timers", args.backend)
     from django.contrib.auth.models import User
@@ -104,8 +105,8 @@ def main() -> int:
         short = [float(1 + i % 5) for i in range(200)]
         report("200 waits of 1-5 s started together", run_batch("short", short, owner), len(short))
         if not args.quick:
-            long = [70.0] * 20
-            report("20 waits of 70 s", run_batch("long", long, owner), len(long))
+            long = [float(args.long_seconds)] * 20
+            report(f"20 waits of {args.long_seconds:g} s", run_batch("long", long, owner), len(long))
     return 0
 
 

@@ -116,11 +116,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # -- redis / queue / channel layer / cache ----------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
-Q_WORKERS = env_int("BUDFLOW_WORKERS", 2, minimum=1, maximum=64)
+# Executions mostly wait on I/O (database, HTTP), and continuations of due waits need free
+# workers at once: twice the cores, at least four.
+Q_WORKERS = env_int("BUDFLOW_WORKERS", max(4, 2 * (os.cpu_count() or 1)), minimum=1, maximum=64)
 Q_TASK_TIMEOUT = env_int("BUDFLOW_TASK_TIMEOUT", 3600, minimum=10)
 Q_CLUSTER: dict[str, object] = {
     "name": env_str("BUDFLOW_QUEUE_NAME", "budflow"),
     "workers": Q_WORKERS,
+    # Few prefetched tasks, so urgent continuations queued at the head are picked up soon.
+    "queue_limit": Q_WORKERS,
     "timeout": Q_TASK_TIMEOUT,
     "retry": Q_TASK_TIMEOUT + 60,
     "max_attempts": 1,
@@ -227,7 +231,11 @@ BUDFLOW: dict[str, Any] = {
     "WAIT_TILL_COMPLETION_SECONDS": env_float("BUDFLOW_WAIT_TILL_COMPLETION_SECONDS", 60.0, minimum=0.1),
     "TIMER_POLL_SECONDS": env_float("BUDFLOW_TIMER_POLL_SECONDS", 1.0, minimum=0.05),
     # Time waits are handed to a worker this early; it restores the run and continues on time.
-    "TIMER_LEAD_MS": env_int("BUDFLOW_TIMER_LEAD_MS", 150, minimum=0, maximum=5000),
+    "TIMER_LEAD_MS": env_int("BUDFLOW_TIMER_LEAD_MS", 250, minimum=0, maximum=5000),
+    # The timer process runs due continuations itself (threads) for up to this long, then hands
+    # them to the workers; 0 queues them for the workers at once.
+    "TIMER_RUN_BUDGET_SECONDS": env_float("BUDFLOW_TIMER_RUN_BUDGET_SECONDS", 0.5, minimum=0.0),
+    "TIMER_THREADS": env_int("BUDFLOW_TIMER_THREADS", 32, minimum=1, maximum=256),
     "UNCLAIMED_REQUEUE_SECONDS": env_float("BUDFLOW_UNCLAIMED_REQUEUE_SECONDS", 30.0, minimum=1.0),
     "RUN_INLINE": env_bool("BUDFLOW_RUN_INLINE", False),
     # Pin data: limits per pin (refused, never truncated) and keys masked by default (regexes).

@@ -134,3 +134,10 @@ def node_output(execution: Execution, node_name: str, run_index: int | None = No
     if row is None:
         return None
     return row.reused_from.output if row.reused_from else row.output
+
+
+def execution_visible(user: AbstractBaseUser | AnonymousUser, execution_id: int) -> Execution | None:
+    """The execution if ``user`` may see it (else ``None``: callers answer 404)."""
+    if not user.is_authenticated:
+        return None
+    return executions_visible_to(user).filter(pk=execution_id).first()

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +29,8 @@ from executions.api.serializers import (
 from executions.choices import TERMINAL, ExecutionStatus
 from executions.models import Execution
 from executions.policies import can_decide, can_manage
-from executions.selectors import execution_filter, executions_visible_to, pause_for_decision
+from executions.progress import event_stream, execution_progress, snapshot_message
+from executions.selectors import execution_filter, execution_visible, executions_visible_to, pause_for_decision
 from executions.services import execution_create, execution_delete, execution_stop
 from executions.services.pauses import pause_approve, pause_reject, pause_resume
 from workflows.errors import Conflict
@@ -149,8 +155,69 @@ class ExecutionViewSet(
             pause_reject(execution=execution, user=request.user, comment=body.validated_data.get("comment", ""))
         )
 
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def progress(self, request: Request, pk: str | None = None) -> Response:
+        """The progress snapshot (API.md, "Progress"), from stored node runs and events."""
+        return Response(execution_progress(self.get_object()))
+
     def _require_decider(self, execution: Execution) -> None:
         pause = pause_for_decision(execution)
         if pause is None or execution.status != "waiting":
             raise Conflict(f"execution {execution.pk} is {execution.status}, not waiting for an approval")
         self._require(can_decide(self.request.user, execution, pause))
+
+
+# Progress over Server-Sent Events: an async Django view (not DRF), served by daphne.
+SSE_HEARTBEAT_SECONDS = 15.0
+
+
+async def _stream_user(request: HttpRequest) -> Any:
+    """``Authorization: Token <key>`` (as the API) or the session."""
+    found = await sync_to_async(TokenAuthentication().authenticate)(request)  # type: ignore[arg-type]
+    return found[0] if found else await request.auser()
+
+
+def _sse(event: dict[str, Any]) -> str:
+    data = json.dumps(event, separators=(",", ":"), default=str)
+    return f"id: {event['sequence']}\nevent: {event['type']}\ndata: {data}\n\n"
+
+
+async def _sse_body(first: dict[str, Any] | None, execution_id: int, after: int) -> AsyncIterator[str]:
+    if first is not None:
+        yield _sse(first)
+    async for event in event_stream(execution_id, after, SSE_HEARTBEAT_SECONDS):
+        yield ": heartbeat\n\n" if event is None else _sse(event)
+
+
+async def progress_stream(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """``GET /api/executions/{id}/progress/stream/``: replay after ``Last-Event-ID``, then live.
+
+    Without ``Last-Event-ID`` (header or ``?last_event_id=``) the stream opens with a ``snapshot``
+    event whose id is its sequence, so a reconnecting ``EventSource`` resumes right after it.
+    It ends after ``execution_finished``.
+    """
+    if request.method != "GET":
+        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    try:
+        user = await _stream_user(request)
+    except AuthenticationFailed as exc:
+        return JsonResponse({"detail": str(exc.detail)}, status=401)
+    if not user.is_authenticated:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    execution = await sync_to_async(execution_visible)(user, int(pk))
+    if execution is None:
+        return JsonResponse({"detail": "No Execution matches the given query."}, status=404)
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    first: dict[str, Any] | None = None
+    if raw is None:
+        first = await sync_to_async(snapshot_message)(execution)
+        after = int(first["sequence"])
+    elif raw.isascii() and raw.isdigit() and len(raw) < 10:
+        after = int(raw)
+    else:
+        return JsonResponse({"detail": "Last-Event-ID must be a sequence number."}, status=400)
+    response = StreamingHttpResponse(_sse_body(first, execution.pk, after), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -197,6 +197,17 @@ def execution_finish(*, execution_id: int, worker_id: str, status: str, error: d
     return True
 
 
+def execution_release(*, execution_id: int, worker_id: str) -> bool:
+    """Give up a running execution's lease so another worker continues it (queued at once)."""
+    with transaction.atomic():
+        released = Execution.objects.filter(
+            pk=execution_id, lease_owner=worker_id, status=ExecutionStatus.RUNNING
+        ).update(lease_owner="", lease_expires_at=timezone.now() + _lease_delta(), enqueued_at=timezone.now())
+        if released:
+            transaction.on_commit(lambda: enqueue_execution(execution_id, urgent=True))
+    return released == 1
+
+
 def execution_wait(
     *, execution_id: int, worker_id: str, wait_till: Any = None, pause: dict[str, Any] | None = None
 ) -> bool:

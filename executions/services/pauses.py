@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import jsonschema
@@ -94,8 +96,13 @@ def _resume(
     decision: str = "resumed",
     by: str | None = None,
     not_before: float | None = None,
+    dispatch: Callable[[int], None] | None = None,
 ) -> Execution:
-    """Continue a locked waiting execution (caller holds the locks from :func:`_waiting_pause`)."""
+    """Continue a locked waiting execution (caller holds the locks from :func:`_waiting_pause`).
+
+    After the commit the run is queued for a worker, ahead of the backlog, or handed to
+    ``dispatch`` (the timer process runs due continuations itself).
+    """
     now = timezone.now()
     state = dict(execution.state or {})
     stack = [dict(task) for task in state.get("stack") or []]
@@ -136,7 +143,8 @@ def _resume(
     event = execution_event_data(execution)
     event.update({"node": pause.node_name, "trigger": trigger, "decision": decision, "by": username})
     events_record(execution_id=execution.pk, events=[("execution_resumed", event, now)])
-    transaction.on_commit(lambda: enqueue_execution(execution.pk))
+    run = dispatch or partial(enqueue_execution, urgent=True)
+    transaction.on_commit(lambda: run(execution.pk))
     return execution
 
 
@@ -323,7 +331,7 @@ def pauses_next_due() -> dt.datetime | None:
     return min(candidates) if candidates else None
 
 
-def pauses_fire_due(*, limit: int = 200) -> list[int]:
+def pauses_fire_due(*, limit: int = 200, dispatch: Callable[[int], None] | None = None) -> list[int]:
     """Resume (or time out) every wait whose due time has come; returns the execution ids.
 
     Time waits are handed to a worker up to ``TIMER_LEAD_MS`` early, carrying their due time:
@@ -344,24 +352,47 @@ def pauses_fire_due(*, limit: int = 200) -> list[int]:
         try:
             with transaction.atomic():
                 execution, pause = _waiting_pause(execution_id, sequence)
-                _timeout_or_resume(execution, pause, now)
+                _timeout_or_resume(execution, pause, now, dispatch)
             fired.append(execution_id)
         except (Conflict, NotFound):
             continue  # another claimer won, or it was resumed meanwhile
     return fired
 
 
-def _timeout_or_resume(execution: Execution, pause: ExecutionPause, now: dt.datetime) -> None:
+def _timeout_or_resume(
+    execution: Execution, pause: ExecutionPause, now: dt.datetime, dispatch: Callable[[int], None] | None = None
+) -> None:
     if pause.pause_type == PauseType.TIME:
         not_before = pause.due_at.timestamp() if pause.due_at and pause.due_at > now else None
-        _resume(execution=execution, pause=pause, trigger=ResumeTrigger.TIMER, by="timer", not_before=not_before)
+        _resume(
+            execution=execution,
+            pause=pause,
+            trigger=ResumeTrigger.TIMER,
+            by="timer",
+            not_before=not_before,
+            dispatch=dispatch,
+        )
         return
     if pause.pause_type != PauseType.APPROVAL:
-        _resume(execution=execution, pause=pause, trigger=ResumeTrigger.TIMEOUT, by="timeout", decision="timeout")
+        _resume(
+            execution=execution,
+            pause=pause,
+            trigger=ResumeTrigger.TIMEOUT,
+            by="timeout",
+            decision="timeout",
+            dispatch=dispatch,
+        )
         return
     on_timeout = (pause.metadata or {}).get("on_timeout", "fail")
     if on_timeout == "approve":
-        _resume(execution=execution, pause=pause, trigger=ResumeTrigger.TIMEOUT, by="timeout", decision="approved")
+        _resume(
+            execution=execution,
+            pause=pause,
+            trigger=ResumeTrigger.TIMEOUT,
+            by="timeout",
+            decision="approved",
+            dispatch=dispatch,
+        )
     elif on_timeout == "reject":
         _fail_waiting(
             execution,

@@ -92,7 +92,9 @@ def checkpoint_update(
 class DbRecorder:
     """:class:`RunHooks` that write to the database through one checkpoint transaction."""
 
-    def __init__(self, *, execution: Execution, worker_id: str, run_data: RunData | None = None) -> None:
+    def __init__(
+        self, *, execution: Execution, worker_id: str, run_data: RunData | None = None, budget: float | None = None
+    ) -> None:
         conf = settings.BUDFLOW
         self.execution_id = execution.pk
         self.worker_id = worker_id
@@ -101,12 +103,15 @@ class DbRecorder:
         self.interval = conf["CHECKPOINT_INTERVAL_MS"] / 1000.0
         self.pending_runs: list[NodeRunRecord] = []
         self.pending_events: list[tuple[str, dict[str, Any], dt.datetime | None]] = []
-        self.last_flush = time.monotonic()
+        self.oldest_pending: float | None = None  # when the oldest unflushed run finished
         self.stop_requested = threading.Event()
         self.lease_lost = threading.Event()
         self.runner: WorkflowRunner | None = None
         # False while the stored state equals the engine's (just restored, nothing ran yet).
         self.dirty = False
+        # A run with a time budget stops (between nodes) once it is spent, to be handed over.
+        self.deadline = time.monotonic() + budget if budget is not None else None
+        self.handed_off = False
         # (node, run_index) of runs already stored as ``waiting`` rows, completed by an update
         self.waiting_rows: set[tuple[str, int]] = {
             (record.node, record.run_index)
@@ -143,6 +148,9 @@ class DbRecorder:
     def node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
         self.dirty = True
         self.pending_runs.append(record)
+        now = time.monotonic()
+        if self.oldest_pending is None:
+            self.oldest_pending = now
         kind = "node_error" if record.status == "error" else "node_finished"
         self.pending_events.append((kind, node_event_data(record), None))
         side_effects = runner.has_side_effects(record.node)
@@ -150,12 +158,17 @@ class DbRecorder:
             side_effects
             or record.status != "success"
             or len(self.pending_runs) >= self.batch
-            or time.monotonic() - self.last_flush >= self.interval
+            or now - self.oldest_pending >= self.interval
         ):
             self.flush()
 
     def should_stop(self) -> bool:
-        return self.stop_requested.is_set()
+        if self.stop_requested.is_set():
+            return True
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.handed_off = True
+            return True
+        return False
 
     # -- checkpoint --------------------------------------------------------------------
     def flush(self, extra_fields: dict[str, Any] | None = None) -> None:
@@ -213,7 +226,7 @@ class DbRecorder:
         self.dirty = False
         self.pending_runs = []
         self.pending_events = []
-        self.last_flush = time.monotonic()
+        self.oldest_pending = None
 
     def _row(self, record: NodeRunRecord) -> NodeRun:
         return NodeRun(

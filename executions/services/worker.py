@@ -14,7 +14,7 @@ from django.db import transaction
 from executions.choices import TEST_MODES, ExecutionStatus
 from executions.models import Execution, NodeRun
 from executions.resume_urls import resume_url
-from executions.services.lifecycle import execution_claim, execution_finish, execution_wait
+from executions.services.lifecycle import execution_claim, execution_finish, execution_release, execution_wait
 from executions.services.recorder import DbRecorder, Heartbeat, LeaseLost
 from pindata.selectors import active_pins
 from workflows.engine.context import ExecutionInfo
@@ -86,11 +86,13 @@ def execution_info(execution: Execution) -> ExecutionInfo:
     )
 
 
-def execution_run(*, execution_id: int, worker_id: str | None = None) -> str:
+def execution_run(*, execution_id: int, worker_id: str | None = None, budget_seconds: float | None = None) -> str:
     """Claim and run an execution until it ends, waits or is stopped. Returns its status.
 
     Safe to call for any id at any time: if the execution is not runnable (done, or held by a
-    live lease elsewhere) nothing happens.
+    live lease elsewhere) nothing happens. With ``budget_seconds`` (the timer process running a
+    continuation), the run is handed to the workers once the budget is spent: checkpointed,
+    its lease released and queued.
     """
     worker_id = worker_id or new_worker_id()
     execution = execution_claim(execution_id=execution_id, worker_id=worker_id)
@@ -100,7 +102,7 @@ def execution_run(*, execution_id: int, worker_id: str | None = None) -> str:
     conf = settings.BUDFLOW
     try:
         run_data = load_run_data(execution.pk)
-        recorder = DbRecorder(execution=execution, worker_id=worker_id, run_data=run_data)
+        recorder = DbRecorder(execution=execution, worker_id=worker_id, run_data=run_data, budget=budget_seconds)
         state = ExecutionState.from_dict(execution.state, run_data)
         snapshot = execution.workflow_snapshot
         runner = WorkflowRunner(
@@ -152,6 +154,9 @@ def _record_outcome(execution: Execution, worker_id: str, recorder: DbRecorder, 
             pause: dict[str, Any] | None = recorder.runner.state.pause if recorder.runner else None
             execution_wait(execution_id=execution.pk, worker_id=worker_id, pause=pause)
             return ExecutionStatus.WAITING
+        if result.status == "canceled" and recorder.handed_off:
+            execution_release(execution_id=execution.pk, worker_id=worker_id)
+            return ExecutionStatus.RUNNING
         status = status_map[result.status]
         error = result.error
         if status == ExecutionStatus.CANCELED:

@@ -339,3 +339,21 @@ def test_binary_references_survive_a_pause(api, start):
     done = api.post(f"/api/executions/{body['id']}/resume/", {}, format="json").json()
     out = done["run_data"]["After"][0]["data"]["main"][0][0]
     assert out["binary"] == item["binary"] and out["json"] == item["json"]
+
+
+def test_timer_continuation_over_budget_is_handed_to_the_workers(api, start):
+    from executions.services.worker import execution_run
+
+    body = start(flow(wait_node(resume="timeInterval", amount=1, unit="seconds"), make_node("Mid", position=(600, 0))))
+    make_due(body["id"])
+    handed: list[str] = []
+
+    def dispatch(execution_id: int) -> None:
+        # The timer's budget is spent before the first node: checkpoint, release, re-queue.
+        handed.append(execution_run(execution_id=execution_id, budget_seconds=0.0))
+
+    assert pauses_fire_due(dispatch=dispatch) == [body["id"]]
+    assert handed == ["running"]
+    done = detail(api, body["id"])
+    assert done["status"] == "success"  # the re-queued run (inline here) finished it
+    assert [len(done["run_data"][n]) for n in ("Wait", "Mid", "After")] == [1, 1, 1]

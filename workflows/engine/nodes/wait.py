@@ -56,7 +56,9 @@ class Wait(NodeType):
         "`form` (`formFields`), and BudFlow's `manual` (`inputSchema`) and `approval` (`approvers`, `message`, "
         "`timeout`, `onTimeout`); `limitWaitTime` bounds webhook/form/manual waits."
     )
-    side_effects = True
+    # The pause itself is committed by the pause path (a waiting run always checkpoints), and
+    # completing a resumed wait has no effect outside the execution: no commit of its own.
+    side_effects = False
 
     def validate_parameters(self, parameters: Mapping[str, Any], node: Mapping[str, Any]) -> None:
         mode = require_choice(parameters, "resume", MODES, "timeInterval")
