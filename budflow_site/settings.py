@@ -34,7 +34,10 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", False)
 INSECURE_DEV_KEY = "insecure-dev-key-only-for-debug-and-tests"
 TESTING = "pytest" in sys.modules
-SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEV_KEY if DEBUG or TESTING else None)
+# Tests get a key of their own (not the development key the deploy check refuses), so the worker
+# and timer processes they start run their system checks cleanly.
+TEST_KEY = "budflow-test-suite-key-not-for-production"
+SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEV_KEY if DEBUG else TEST_KEY if TESTING else None)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

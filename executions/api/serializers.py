@@ -21,6 +21,24 @@ class ExecuteRequestSerializer(serializers.Serializer):
     wait_till_completion = serializers.BooleanField(default=False)
 
 
+class PartialExecuteRequestSerializer(serializers.Serializer):
+    start_node = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    destination_node = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    destination_mode = serializers.ChoiceField(choices=["inclusive", "exclusive"], required=False)
+    input_data = serializers.JSONField(required=False, allow_null=True)
+    previous_execution_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    dirty_nodes = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, allow_empty=True, max_length=10000
+    )
+    wait_till_completion = serializers.BooleanField(default=False)
+
+
+class StepExecuteRequestSerializer(serializers.Serializer):
+    input_data = serializers.JSONField(required=False, allow_null=True)
+    previous_execution_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    wait_till_completion = serializers.BooleanField(default=False)
+
+
 class ResumeRequestSerializer(serializers.Serializer):
     data = serializers.JSONField(required=False, allow_null=True)
     node = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -24,7 +24,9 @@ from executions.api.serializers import (
     ExecuteRequestSerializer,
     ExecutionDetailSerializer,
     ExecutionListSerializer,
+    PartialExecuteRequestSerializer,
     ResumeRequestSerializer,
+    StepExecuteRequestSerializer,
 )
 from executions.choices import TERMINAL, ExecutionStatus
 from executions.models import Execution
@@ -32,6 +34,7 @@ from executions.policies import can_decide, can_manage
 from executions.progress import event_stream, execution_progress, snapshot_message
 from executions.selectors import execution_filter, execution_visible, executions_visible_to, pause_for_decision
 from executions.services import execution_create, execution_delete, execution_stop
+from executions.services.partial import execution_create_partial, execution_create_step
 from executions.services.pauses import pause_approve, pause_reject, pause_resume
 from workflows.errors import Conflict
 from workflows.selectors import workflows_visible_to
@@ -73,6 +76,61 @@ class WorkflowExecuteView(APIView):
             execution = wait_for_settled(execution, settings.BUDFLOW["WAIT_TILL_COMPLETION_SECONDS"])
         execution = Execution.objects.select_related("workflow").get(pk=execution.pk)
         return Response(ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
+
+
+class WorkflowPartialExecuteView(APIView):
+    """``POST /api/workflows/{id}/execute/partial/``: re-run part of the workflow, reusing stored runs."""
+
+    @extend_schema(request=PartialExecuteRequestSerializer, responses={201: ExecutionDetailSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        workflow = get_object_or_404(workflows_visible_to(request.user), pk=pk)
+        body = PartialExecuteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        execution = execution_create_partial(
+            workflow=workflow,
+            user=request.user,
+            start_node=data.get("start_node") or None,
+            destination_node=data.get("destination_node") or None,
+            destination_mode=data.get("destination_mode"),
+            input_data=data.get("input_data"),
+            previous_execution=_previous(request, data),
+            dirty_nodes=data.get("dirty_nodes"),
+        )
+        return _created(execution, data["wait_till_completion"])
+
+
+class WorkflowStepExecuteView(APIView):
+    """``POST /api/workflows/{id}/nodes/{node_name}/execute/``: run that node only ("execute step")."""
+
+    @extend_schema(request=StepExecuteRequestSerializer, responses={201: ExecutionDetailSerializer})
+    def post(self, request: Request, pk: int, node_name: str) -> Response:
+        workflow = get_object_or_404(workflows_visible_to(request.user), pk=pk)
+        body = StepExecuteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        execution = execution_create_step(
+            workflow=workflow,
+            user=request.user,
+            node_name=node_name,
+            input_data=data.get("input_data"),
+            previous_execution=_previous(request, data),
+        )
+        return _created(execution, data["wait_till_completion"])
+
+
+def _previous(request: Request, data: dict[str, Any]) -> Execution | None:
+    """``previous_execution_id`` among the executions the caller may see (else 404)."""
+    if data.get("previous_execution_id") is None:
+        return None
+    return get_object_or_404(executions_visible_to(request.user), pk=data["previous_execution_id"])
+
+
+def _created(execution: Execution, wait: bool) -> Response:
+    if wait:
+        execution = wait_for_settled(execution, settings.BUDFLOW["WAIT_TILL_COMPLETION_SECONDS"])
+    execution = Execution.objects.select_related("workflow").get(pk=execution.pk)
+    return Response(ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
 
 
 class ExecutionViewSet(
