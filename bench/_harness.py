@@ -7,6 +7,7 @@ fresh, and starts web / worker / timer processes against it; everything is stopp
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -90,3 +91,25 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def noop_chain(owner, name: str, length: int, digits: int = 3):  # type: ignore[no-untyped-def]
+    """A manual trigger followed by ``length - 1`` noOp nodes in a line; returns it and the names."""
+    from workflows.services import workflow_create
+
+    names = ["Start"] + [f"Step {i:0{digits}d}" for i in range(1, length)]
+    nodes = [
+        {
+            "name": "Start",
+            "type": "n8n-nodes-base.manualTrigger",
+            "typeVersion": 1,
+            "position": [0, 0],
+            "parameters": {},
+        }
+    ]
+    nodes += [
+        {"name": n, "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200 * i, 0], "parameters": {}}
+        for i, n in enumerate(names[1:], start=1)
+    ]
+    connections = {a: {"main": [[{"node": b, "type": "main", "index": 0}]]} for a, b in itertools.pairwise(names)}
+    return workflow_create(owner=owner, name=name, nodes=nodes, connections=connections), names

@@ -12,7 +12,6 @@ process. Medians are printed with the ratio partial / full (target ≤ 0.05, iss
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import sys
 import time
@@ -20,30 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import prepare_environment
+from _harness import noop_chain, prepare_environment
 
 NODES = 500
 
 
 def workflow(owner):  # type: ignore[no-untyped-def]
-    from workflows.services import workflow_create
-
-    names = ["Start"] + [f"Step {i:03d}" for i in range(1, NODES)]
-    nodes = [
-        {
-            "name": "Start",
-            "type": "n8n-nodes-base.manualTrigger",
-            "typeVersion": 1,
-            "position": [0, 0],
-            "parameters": {},
-        }
-    ]
-    nodes += [
-        {"name": n, "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200 * i, 0], "parameters": {}}
-        for i, n in enumerate(names[1:], start=1)
-    ]
-    connections = {a: {"main": [[{"node": b, "type": "main", "index": 0}]]} for a, b in itertools.pairwise(names)}
-    return workflow_create(owner=owner, name="chain", nodes=nodes, connections=connections), names
+    return noop_chain(owner, "chain", NODES)
 
 
 def timed_full(wf, owner) -> tuple[float, int]:  # type: ignore[no-untyped-def]

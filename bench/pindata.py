@@ -13,7 +13,6 @@ output. Medians are printed with the ratio pinned / unpinned.
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import prepare_environment
+from _harness import noop_chain, prepare_environment
 
 NODES = 20
 PINNED = 10
@@ -29,24 +28,7 @@ ITEMS = 1000
 
 
 def workflow(owner, name: str):  # type: ignore[no-untyped-def]
-    from workflows.services import workflow_create
-
-    names = ["Start"] + [f"Step {i:02d}" for i in range(1, NODES)]
-    nodes = [
-        {
-            "name": "Start",
-            "type": "n8n-nodes-base.manualTrigger",
-            "typeVersion": 1,
-            "position": [0, 0],
-            "parameters": {},
-        }
-    ]
-    nodes += [
-        {"name": n, "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [200 * i, 0], "parameters": {}}
-        for i, n in enumerate(names[1:], start=1)
-    ]
-    connections = {a: {"main": [[{"node": b, "type": "main", "index": 0}]]} for a, b in itertools.pairwise(names)}
-    return workflow_create(owner=owner, name=name, nodes=nodes, connections=connections), names
+    return noop_chain(owner, name, NODES, digits=2)
 
 
 def timed_run(wf, owner, items) -> float:  # type: ignore[no-untyped-def]

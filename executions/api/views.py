@@ -72,10 +72,7 @@ class WorkflowExecuteView(APIView):
             destination_node=data.get("destination_node") or None,
             destination_mode=data.get("destination_mode"),
         )
-        if data["wait_till_completion"]:
-            execution = wait_for_settled(execution, settings.BUDFLOW["WAIT_TILL_COMPLETION_SECONDS"])
-        execution = Execution.objects.select_related("workflow").get(pk=execution.pk)
-        return Response(ExecutionDetailSerializer(execution).data, status=status.HTTP_201_CREATED)
+        return _created(execution, data["wait_till_completion"])
 
 
 class WorkflowPartialExecuteView(APIView):
