@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from executions.choices import PauseType
-from executions.services.pauses import pause_lookup_by_token, pause_webhook_call
+from executions.services.pauses import form_values, pause_lookup_by_token, pause_webhook_call
 from executions.services.webhooks import WebhookCall, WebhookResponse, webhook_receive, webhook_test_receive
 from workflows.errors import ServiceError
 
@@ -104,17 +104,8 @@ def _form(request: HttpRequest, token: str, form: dict[str, Any]) -> HttpRespons
         if not isinstance(submitted, dict):
             errors["form"] = "Send the form fields as form data or a JSON object."
             submitted = {}
-        for field in fields:
-            label = field["fieldLabel"]
-            value = submitted.get(label, "")
-            if field.get("fieldType") == "number" and value not in ("", None):
-                try:
-                    value = float(value) if "." in str(value) else int(value)
-                except ValueError:
-                    errors[label] = "Enter a number."
-            if field.get("requiredField") and value in ("", None, []):
-                errors[label] = "This field is required."
-            values[label] = value
+        values, field_errors = form_values(fields, submitted)
+        errors.update(field_errors)
         if not errors:
             call = WebhookCall(
                 method="POST",

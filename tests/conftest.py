@@ -133,3 +133,39 @@ def pytest_sessionstart(session: Any) -> None:
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     _remove_sqlite_test_files()
+
+
+@pytest.fixture
+def json_server() -> Any:
+    """Start local HTTP servers answering GETs with ``respond(path)`` as JSON; returns (base URL, paths called)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(respond: Callable[[str], Any]) -> tuple[str, list[str]]:
+        calls: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                calls.append(self.path)
+                body = json.dumps(respond(self.path)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}", calls
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

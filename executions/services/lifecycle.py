@@ -11,11 +11,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from executions.choices import TEST_MODES, TRANSITIONS, ExecutionMode, ExecutionStatus
+from executions.choices import TEST_MODES, ExecutionMode, ExecutionStatus
 from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
 from executions.services.pauses import pause_record, pauses_cancel
+from executions.transitions import set_status
 from pindata.selectors import active_pins
 from workflows.engine.graph import Graph
 from workflows.engine.items import wrap_items
@@ -30,11 +31,6 @@ WEBHOOK_TYPE = "n8n-nodes-base.webhook"
 
 def _lease_delta() -> timedelta:
     return timedelta(seconds=settings.BUDFLOW["LEASE_SECONDS"])
-
-
-def _check_transition(execution: Execution, new_status: str) -> None:
-    if new_status not in TRANSITIONS[execution.status]:
-        raise Conflict(f"execution {execution.pk} is {execution.status}; it cannot become {new_status}")
 
 
 def pick_trigger(nodes: list[dict[str, Any]], requested: str | None) -> str:
@@ -165,8 +161,7 @@ def execution_claim(*, execution_id: int, worker_id: str) -> Execution | None:
         if execution is None:
             return None
         was_new = execution.status == ExecutionStatus.NEW
-        _check_transition(execution, ExecutionStatus.RUNNING)
-        execution.status = ExecutionStatus.RUNNING
+        set_status(execution, ExecutionStatus.RUNNING)
         execution.lease_owner = worker_id
         execution.lease_expires_at = now + _lease_delta()
         if execution.started_at is None:
@@ -186,8 +181,7 @@ def execution_finish(*, execution_id: int, worker_id: str, status: str, error: d
         execution = Execution.objects.select_for_update().filter(pk=execution_id, lease_owner=worker_id).first()
         if execution is None or execution.status != ExecutionStatus.RUNNING:
             return False
-        _check_transition(execution, status)
-        execution.status = status
+        set_status(execution, status)
         execution.error = error
         execution.stopped_at = now
         execution.lease_owner = ""
@@ -217,9 +211,8 @@ def execution_wait(
         execution = Execution.objects.select_for_update().filter(pk=execution_id, lease_owner=worker_id).first()
         if execution is None or execution.status != ExecutionStatus.RUNNING:
             return False
-        _check_transition(execution, ExecutionStatus.WAITING)
+        set_status(execution, ExecutionStatus.WAITING)
         record = pause_record(execution=execution, pause=pause) if pause else None
-        execution.status = ExecutionStatus.WAITING
         execution.wait_till = record.due_at if record else wait_till
         execution.lease_owner = ""
         execution.lease_expires_at = None
@@ -252,7 +245,7 @@ def execution_stop(*, execution: Execution, reason: str = "The execution was can
             return locked
         if locked.status == ExecutionStatus.WAITING:
             pauses_cancel(execution=locked)
-        locked.status = ExecutionStatus.CANCELED
+        set_status(locked, ExecutionStatus.CANCELED)
         locked.cancel_requested = True
         locked.stopped_at = now
         locked.lease_owner = ""

@@ -26,6 +26,7 @@ from executions.events import events_record, execution_event_data
 from executions.models import Execution, ExecutionPause, NodeRun, ResumeWebhook
 from executions.queue import enqueue_execution
 from executions.resume_urls import mac, resume_token, token_hash
+from executions.transitions import set_status
 from workflows.errors import Conflict, Gone, InvalidInput, NotFound, ServiceError
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def _resume(
     )
     ResumeWebhook.objects.filter(pause=pause, used_at__isnull=True).update(used_at=now)
     execution.state = state
-    execution.status = ExecutionStatus.RUNNING
+    set_status(execution, ExecutionStatus.RUNNING)
     execution.lease_owner = ""  # released: the first worker to claim it continues the run
     execution.lease_expires_at = now + dt.timedelta(seconds=settings.BUDFLOW["LEASE_SECONDS"])
     execution.wait_till = None
@@ -173,7 +174,7 @@ def _fail_waiting(
     NodeRun.objects.filter(
         execution=execution, node_name=pause.node_name, run_index=pause.run_index, status=NodeRunStatus.WAITING
     ).update(status=NodeRunStatus.ERROR, error=error)
-    execution.status = ExecutionStatus.ERROR
+    set_status(execution, ExecutionStatus.ERROR)
     execution.error = error
     execution.stopped_at = now
     execution.wait_till = None
@@ -300,6 +301,24 @@ def pause_lookup_by_token(*, token: str) -> tuple[Execution, ExecutionPause]:
     if hook.expires_at and hook.expires_at <= timezone.now():
         raise Gone("This resume URL is no longer valid")
     return execution, pause
+
+
+def form_values(fields: list[dict[str, Any]], submitted: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A form wait's submitted values keyed by label (numbers converted), and errors by label."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in fields:
+        label = field["fieldLabel"]
+        value = submitted.get(label, "")
+        if field.get("fieldType") == "number" and value not in ("", None):
+            try:
+                value = float(value) if "." in str(value) else int(value)
+            except ValueError:
+                errors[label] = "Enter a number."
+        if field.get("requiredField") and value in ("", None, []):
+            errors[label] = "This field is required."
+        values[label] = value
+    return values, errors
 
 
 def pause_webhook_call(*, token: str, method: str, request_item: dict[str, Any], form: bool = False) -> Execution:

@@ -28,7 +28,7 @@ def _claim(schedule: TriggerSchedule, now: dt.datetime) -> dt.datetime | None:
     due = schedule.next_run_at
     tz = zone(schedule.timezone)
     # Missed fires (timers were down) are not caught up, as in n8n: the next one is in the future.
-    following = next_fire(schedule.crons, max(due, now - dt.timedelta(seconds=1)).astimezone(tz))
+    following = next_fire(schedule.crons, max(due, now).astimezone(tz))
     won = TriggerSchedule.objects.filter(pk=schedule.pk, next_run_at=due).update(
         next_run_at=following.astimezone(dt.UTC), last_run_at=now
     )

@@ -15,6 +15,7 @@ from executions.choices import ExecutionStatus
 from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
+from executions.transitions import set_status
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
         ).order_by("lease_expires_at")[:limit]
         for execution in due:
             if execution.recoveries >= conf["MAX_RECOVERIES"]:
-                execution.status = ExecutionStatus.CRASHED
+                set_status(execution, ExecutionStatus.CRASHED)
                 execution.stopped_at = now
                 execution.error = {
                     "message": f"The worker running this execution stopped {execution.recoveries + 1} times",

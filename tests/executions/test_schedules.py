@@ -100,3 +100,12 @@ def test_timer_process_fires_within_a_second(api, create_workflow):
         assert fired.second % 2 == 0
         lateness.append((execution.created_at - fired).total_seconds())
     assert all(0 <= late < 1.0 for late in lateness), lateness
+
+
+def test_a_fired_schedule_is_next_due_in_the_future(api, create_workflow, inline_runs):
+    wf = create_workflow(schedule_workflow({"field": "cronExpression", "expression": "* * * * * *"}))
+    api.post(f"/api/workflows/{wf['id']}/activate/")
+    TriggerSchedule.objects.update(next_run_at=timezone.now() - dt.timedelta(seconds=1.5))
+    assert len(schedules_fire_due()) == 1
+    assert TriggerSchedule.objects.get().next_run_at > timezone.now() - dt.timedelta(milliseconds=50)
+    assert schedules_fire_due() == []  # once per due time, never twice

@@ -7,8 +7,6 @@ for the same input.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -108,31 +106,12 @@ def test_shelve_products_switch_and_three_input_merge(api, imported, inline_runs
 
 
 @pytest.fixture
-def users_api():
-    calls: list[str] = []
+def users_api(json_server):
+    def user(path: str) -> dict:
+        user_id = path.rsplit("/", 1)[-1]
+        return {"id": int(user_id), "name": f"User {user_id}", "email": f"u{user_id}@example.com"}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            calls.append(self.path)
-            user_id = self.path.rsplit("/", 1)[-1]
-            body = json.dumps(
-                {"id": int(user_id), "name": f"User {user_id}", "email": f"u{user_id}@example.com"}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", calls
-    server.shutdown()
-    server.server_close()
+    return json_server(user)
 
 
 def test_enrich_users_over_http(api, imported, inline_runs, users_api):
