@@ -59,11 +59,14 @@ def prepare_environment(name: str, backend: str = "postgres") -> dict[str, str]:
 
 @contextlib.contextmanager
 def processes(*commands: list[str], env_extra: dict[str, str] | None = None) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Start ``manage.py`` commands (each in its own process group) and stop them all on exit."""
+    """Start ``manage.py`` commands (each in its own process group) and stop them all on exit.
+
+    A command starting with ``-m`` runs that module instead (``["-m", "daphne", ...]``).
+    """
     env = {**os.environ, **(env_extra or {})}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), *cmd],
+            [sys.executable, *(cmd if cmd[0] == "-m" else [str(ROOT / "manage.py"), *cmd])],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

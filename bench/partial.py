@@ -1,12 +1,13 @@
-"""Partial execution cost: a full run of a 500-node noOp chain beside a partial run of its last node
-(destination = the last node, nothing changed: every upstream run is reused as a reference).
+"""Partial execution cost: a full run of a noOp chain beside a partial run of its last node
+(destination = the last node, nothing changed: every upstream run is reused as a reference),
+for chains of 500 and 2,000 nodes, and a whole one-node execution as the floor any run pays.
 
 Run from the repository root (SQLite by default here; ``--backend postgres`` for PostgreSQL):
 
-    .venv/bin/python bench/partial.py [--backend postgres] [--repeat 3]
+    .venv/bin/python bench/partial.py [--backend postgres] [--repeat 5]
 
-Both runs go through the real service path (create, claim, run, checkpoint, finish) in this
-process. Medians are printed with the ratio partial / full (target ≤ 0.05, issue 4).
+Every run goes through the real service path (create, claim, run, checkpoint, finish) in this
+process. Medians are printed with the ratio partial / full (target ≤ 0.05 at 500 nodes).
 """
 
 from __future__ import annotations
@@ -21,11 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import noop_chain, prepare_environment
 
-NODES = 500
-
-
-def workflow(owner):  # type: ignore[no-untyped-def]
-    return noop_chain(owner, "chain", NODES)
+SIZES = (500, 2000)
 
 
 def timed_full(wf, owner) -> tuple[float, int]:  # type: ignore[no-untyped-def]
@@ -40,27 +37,28 @@ def timed_full(wf, owner) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     return elapsed, execution.pk
 
 
-def timed_partial(wf, owner, previous, last: str) -> float:  # type: ignore[no-untyped-def]
+def timed_partial(wf, owner, previous, names: list[str]) -> float:  # type: ignore[no-untyped-def]
     from executions.models import NodeRun
     from executions.services.partial import execution_create_partial
     from executions.services.worker import execution_run
 
     started = time.perf_counter()
     execution = execution_create_partial(
-        workflow=wf, user=owner, destination_node=last, previous_execution=previous, defer_enqueue=True
+        workflow=wf, user=owner, destination_node=names[-1], previous_execution=previous, defer_enqueue=True
     )
     status = execution_run(execution_id=execution.pk)
     elapsed = time.perf_counter() - started
     assert status == "success", status
-    executed = NodeRun.objects.filter(execution=execution, reused_from__isnull=True).count()
-    assert executed == 1, executed
+    executed = NodeRun.objects.filter(execution=execution).count()
+    execution.refresh_from_db()
+    assert executed == 1 and len(execution.reused_runs) == len(names) - 1, (executed, len(execution.reused_runs))
     return elapsed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="sqlite")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     prepare_environment("partial", args.backend)
     from django.contrib.auth.models import User
@@ -68,17 +66,21 @@ def main() -> int:
     from executions.models import Execution
 
     owner = User.objects.create_user("bench")
-    wf, names = workflow(owner)
-    _, first = timed_full(wf, owner)  # warm-up
-    previous = Execution.objects.get(pk=first)
-    timed_partial(wf, owner, previous, names[-1])
-    full_times = [timed_full(wf, owner)[0] for _ in range(args.repeat)]
-    partial_times = [timed_partial(wf, owner, previous, names[-1]) for _ in range(args.repeat)]
-    a, b = statistics.median(full_times), statistics.median(partial_times)
-    print(f"backend {args.backend}; {NODES}-node noOp chain; median of {args.repeat}")
-    print(f"  full run                         {a * 1e3:8.1f} ms")
-    print(f"  partial run of the last node     {b * 1e3:8.1f} ms")
-    print(f"  ratio partial / full             {b / a:8.3f}")
+    one, _ = noop_chain(owner, "one", 1)
+    timed_full(one, owner)  # warm-up
+    floor = statistics.median(timed_full(one, owner)[0] for _ in range(args.repeat))
+    print(f"backend {args.backend}; noOp chains; medians of {args.repeat}")
+    print(f"  a whole one-node execution (the floor)      {floor * 1e3:8.1f} ms")
+    for size in SIZES:
+        wf, names = noop_chain(owner, f"chain{size}", size)
+        _, first = timed_full(wf, owner)  # warm-up, and the execution the partial runs reuse
+        previous = Execution.objects.get(pk=first)
+        timed_partial(wf, owner, previous, names)
+        full = statistics.median(timed_full(wf, owner)[0] for _ in range(args.repeat))
+        partial = statistics.median(timed_partial(wf, owner, previous, names) for _ in range(args.repeat))
+        print(f"  {size:5d} nodes: full run                       {full * 1e3:8.1f} ms")
+        print(f"  {size:5d} nodes: partial run of the last node   {partial * 1e3:8.1f} ms")
+        print(f"  {size:5d} nodes: ratio partial / full           {partial / full:8.3f}")
     return 0
 
 

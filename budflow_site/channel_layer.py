@@ -53,6 +53,10 @@ class SQLiteChannelLayer(InMemoryChannelLayer):
             self._local.conn = conn
         return conn
 
+    def ping(self) -> None:
+        """Raise unless the shared file can be read (the readiness check)."""
+        self._conn().execute("SELECT 1 FROM group_messages LIMIT 1").fetchall()
+
     # -- publishing (any process, sync or async) ------------------------------------------
     def publish(self, group: str, message: dict[str, Any]) -> None:
         """Synchronous group send, for callers outside an event loop (workers)."""

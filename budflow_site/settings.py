@@ -18,6 +18,7 @@ import dj_database_url
 
 from budflow_site.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -141,9 +142,14 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis on a blocking pool: bursts of subscriptions wait for a connection.
+            "BACKEND": "budflow_site.redis_layer.RedisChannelLayer",
             # redis-py 8 defaults to a 5 s socket timeout, which kills idle websockets.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 1500, "expiry": 30},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 100, "timeout": 20}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -162,6 +168,9 @@ else:
 if TESTING:
     # Hashing passwords properly is most of a user fixture's cost; tests need no strength.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Owners who are not staff sign in here (the admin's login is for staff only).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/api/executions/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -212,8 +221,19 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Records carry the execution id and node they were logged under (budflow_site/logs.py).
+    "filters": {"execution": {"()": "budflow_site.logs.ExecutionContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(context)s %(message)s"},
+        "json": {"()": "budflow_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_choice("LOG_FORMAT", "plain", ("plain", "json")),
+            "filters": ["execution"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
@@ -240,6 +260,12 @@ BUDFLOW: dict[str, Any] = {
     "TIMER_RUN_BUDGET_SECONDS": env_float("BUDFLOW_TIMER_RUN_BUDGET_SECONDS", 0.5, minimum=0.0),
     "TIMER_THREADS": env_int("BUDFLOW_TIMER_THREADS", 32, minimum=1, maximum=256),
     "UNCLAIMED_REQUEUE_SECONDS": env_float("BUDFLOW_UNCLAIMED_REQUEUE_SECONDS", 30.0, minimum=1.0),
+    # A node's retry wait longer than this parks the run as a timed wait instead of holding the worker.
+    "RETRY_INLINE_MAX_SECONDS": env_float("BUDFLOW_RETRY_INLINE_MAX_SECONDS", 2.0, minimum=0.0),
+    # A run its workflow's saving settings do not keep (``saveManualExecutions: false``,
+    # ``saveData*Execution: "none"``) is deleted this long after it ends (time for its caller to
+    # read the result); a waiting run is kept until it ends.
+    "UNSAVED_KEEP_SECONDS": env_float("BUDFLOW_UNSAVED_KEEP_SECONDS", 60.0, minimum=0.0),
     "RUN_INLINE": env_bool("BUDFLOW_RUN_INLINE", False),
     # Pin data: limits per pin (refused, never truncated) and keys masked by default (regexes).
     "PIN_MAX_ITEMS": env_int("BUDFLOW_PIN_MAX_ITEMS", 10_000, minimum=1),
@@ -252,4 +278,32 @@ BUDFLOW: dict[str, Any] = {
     # process (the execution row exists first, so a web crash is recovered like a worker crash).
     "WEBHOOK_INLINE": env_bool("BUDFLOW_WEBHOOK_INLINE", True),
     "WEBHOOK_RESPONSE_TIMEOUT_SECONDS": env_float("BUDFLOW_WEBHOOK_RESPONSE_TIMEOUT_SECONDS", 60.0, minimum=0.1),
+    # A websocket subscription re-reads whether its user may still see the execution at most
+    # this often, when events flow (a revoked user stops receiving them within about this long).
+    "PROGRESS_RECHECK_SECONDS": env_float("BUDFLOW_PROGRESS_RECHECK_SECONDS", 5.0, minimum=0.0),
+    # Sub-workflows: the top execution has depth 0 and each child one more; deeper calls fail.
+    "MAX_SUBWORKFLOW_DEPTH": env_int("BUDFLOW_MAX_SUBWORKFLOW_DEPTH", 10, minimum=1, maximum=100),
+    # Saving (n8n's instance defaults, used when a workflow's setting is absent or "DEFAULT"):
+    # a production run ending that way with "none" is deleted after it ends (see UNSAVED_KEEP_SECONDS).
+    "SAVE_DATA_ON_ERROR": env_choice("BUDFLOW_SAVE_DATA_ON_ERROR", "all", ("all", "none")),
+    "SAVE_DATA_ON_SUCCESS": env_choice("BUDFLOW_SAVE_DATA_ON_SUCCESS", "all", ("all", "none")),
+    "SAVE_MANUAL_EXECUTIONS": env_bool("BUDFLOW_SAVE_MANUAL_EXECUTIONS", True),
+    # Pruning (a scheduled django-q2 task, ``executions.services.pruning``): ended executions older
+    # than MAX_AGE or beyond the newest MAX_COUNT (0 = no limit) are hidden (soft-deleted), then
+    # deleted HARD_DELETE_BUFFER later. Never new, running or waiting ones.
+    "PRUNE": env_bool("BUDFLOW_PRUNE", True),
+    "PRUNE_MAX_AGE_HOURS": env_float("BUDFLOW_PRUNE_MAX_AGE_HOURS", 336.0, minimum=0.0),
+    "PRUNE_MAX_COUNT": env_int("BUDFLOW_PRUNE_MAX_COUNT", 10_000, minimum=0),
+    "PRUNE_HARD_DELETE_BUFFER_HOURS": env_float("BUDFLOW_PRUNE_HARD_DELETE_BUFFER_HOURS", 1.0, minimum=0.0),
+    "PRUNE_INTERVAL_MINUTES": env_int("BUDFLOW_PRUNE_INTERVAL_MINUTES", 15, minimum=1),
+    "PRUNE_BATCH": env_int("BUDFLOW_PRUNE_BATCH", 500, minimum=1),
+    # While a node runs, its worker looks for a stop request this often (a stop aborts the node).
+    "CANCEL_POLL_SECONDS": env_float("BUDFLOW_CANCEL_POLL_SECONDS", 0.25, minimum=0.01),
+    # Execution timeout in seconds of running time (n8n's EXECUTIONS_TIMEOUT / _MAX): the default
+    # for workflows without ``executionTimeout`` (-1 = none), and the most any workflow may set.
+    "EXECUTION_TIMEOUT": env_float("BUDFLOW_EXECUTION_TIMEOUT", -1.0, minimum=-1.0),
+    "EXECUTION_TIMEOUT_MAX": env_float("BUDFLOW_EXECUTION_TIMEOUT_MAX", 3600.0, minimum=1.0),
+    # Most ``webhook`` and ``trigger`` executions running at once (0 = unlimited; a workflow may
+    # set a lower ``concurrencyLimit``); the rest stay ``new``, started first in, first out.
+    "PRODUCTION_CONCURRENCY": env_int("BUDFLOW_PRODUCTION_CONCURRENCY", 0, minimum=0),
 }

@@ -15,13 +15,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from executions.choices import ExecutionStatus, PauseStatus, PauseType, ResumeTrigger
-from executions.models import Execution, ExecutionPause, NodeRun, WaitingApproval
-from executions.selectors import paused_items
+from executions.choices import ExecutionMode, ExecutionStatus, PauseStatus, PauseType, ResumeTrigger
+from executions.models import Execution, ExecutionPause, NodeRun, SubWorkflowExecution, WaitingApproval
+from executions.selectors import paused_items, retry_chain
 from executions.services import execution_stop
 from executions.services.pauses import pause_approve, pause_reject, pause_resume
+from executions.services.retries import execution_retry
 from workflows.errors import ServiceError
 
 
@@ -77,19 +78,77 @@ class PauseInline(admin.TabularInline):
         return False
 
 
+class SubWorkflowCallInline(admin.TabularInline):
+    """The sub-workflow executions this execution called (each child links back: parent execution)."""
+
+    model = SubWorkflowExecution
+    fk_name = "parent_execution"
+    extra = 0
+    can_delete = False
+    verbose_name = "sub-workflow call"
+    verbose_name_plural = "sub-workflow calls"
+    fields = ["child_link", "node_name", "item_index", "status", "started_at", "completed_at", "error_details"]
+    readonly_fields = fields
+    ordering = ["id"]
+
+    @admin.display(description="child execution")
+    def child_link(self, obj: SubWorkflowExecution) -> str:
+        url = reverse("admin:executions_execution_change", args=[obj.child_execution_id])
+        return format_html('<a href="{}">Execution #{}</a>', url, obj.child_execution_id)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin):
     """Read-only: executions change only through services (the cancel action calls one)."""
 
-    list_display = ["id", "workflow", "status", "mode", "execution_mode", "started_at", "stopped_at"]
+    list_display = ["id", "workflow", "status", "mode", "execution_mode", "started_at", "stopped_at", "live_link"]
     list_filter = ["status", "mode", "execution_mode"]
     search_fields = ["workflow__name"]
-    inlines = [PauseInline, NodeRunInline]
+    inlines = [PauseInline, SubWorkflowCallInline, NodeRunInline]
     exclude = ["state"]
-    actions = ["cancel_executions"]
+    actions = ["cancel_executions", "retry_from_failed_node", "retry_from_start"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in Execution._meta.fields if f.name not in ("state", "resume_secret")]
+        fields = [f.name for f in Execution._meta.fields if f.name not in ("state", "resume_secret")]
+        return ["live_page", "error_workflow_link", "retry_chain", *fields]
+
+    @admin.display(description="live page")
+    def live_page(self, obj: Execution) -> str:
+        url = reverse("execution-live", args=[obj.pk])
+        return format_html('<a href="{}" id="live-page-link">Watch execution #{} live</a>', url, obj.pk)
+
+    @admin.display(description="live")
+    def live_link(self, obj: Execution) -> str:
+        return format_html('<a href="{}">watch</a>', reverse("execution-live", args=[obj.pk]))
+
+    @admin.display(description="error workflow")
+    def error_workflow_link(self, obj: Execution) -> str:
+        """The error execution this failure started, or the failure an error execution handles."""
+        if obj.mode == ExecutionMode.ERROR and obj.triggered_by_id:
+            url = reverse("admin:executions_execution_change", args=[obj.triggered_by_id])
+            return format_html('Handles the failure of <a href="{}">execution #{}</a>', url, obj.triggered_by_id)
+        started = Execution.objects.filter(triggered_by=obj, mode=ExecutionMode.ERROR).values_list("pk", flat=True)
+        links = format_html_join(
+            ", ",
+            '<a href="{}">error execution #{}</a>',
+            ((reverse("admin:executions_execution_change", args=[pk]), pk) for pk in started),
+        )
+        return links or "-"
+
+    @admin.display(description="retry chain")
+    def retry_chain(self, obj: Execution) -> str:
+        """The original and every retry of it, oldest first, this one marked ▶."""
+        chain = retry_chain(obj)
+        if len(chain) == 1:
+            return "-"
+        links = []
+        for e in chain:
+            url = reverse("admin:executions_execution_change", args=[e.pk])
+            links.append((url, "▶ " if e.pk == obj.pk else "", e.pk, e.status))
+        return format_html_join(" → ", '<a href="{}" class="retry-link">{}#{} ({})</a>', links)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -107,6 +166,24 @@ class ExecutionAdmin(admin.ModelAdmin):
             except ServiceError as exc:
                 self.message_user(request, f"#{execution.pk}: {exc.message}", messages.WARNING)
         self.message_user(request, f"Canceled {done} execution(s).")
+
+    @admin.action(description="Retry selected executions from the failed node")
+    def retry_from_failed_node(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
+        self._retry(request, queryset, "failed_node")
+
+    @admin.action(description="Retry selected executions from the start")
+    def retry_from_start(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:
+        self._retry(request, queryset, "start")
+
+    def _retry(self, request: HttpRequest, queryset: QuerySet[Execution], start: str) -> None:
+        created = []
+        for execution in queryset.select_related("workflow"):
+            try:
+                created.append(execution_retry(execution=execution, user=request.user, start=start).pk)
+            except ServiceError as exc:
+                self.message_user(request, f"#{execution.pk}: {exc.message}", messages.WARNING)
+        if created:
+            self.message_user(request, "Retries started: " + ", ".join(f"#{pk}" for pk in created))
 
 
 @admin.register(WaitingApproval)
@@ -184,6 +261,7 @@ class WaitingApprovalAdmin(admin.ModelAdmin):
             "items_json": json.dumps(paused_items(pause), indent=2, default=str)[:20000],
             "metadata_json": json.dumps(pause.metadata, indent=2, default=str),
             "execution_url": reverse("admin:executions_execution_change", args=[execution.pk]),
+            "live_url": reverse("execution-live", args=[execution.pk]),
         }
         return TemplateResponse(request, "admin/executions/waitingapproval/decide.html", context)
 

@@ -60,6 +60,9 @@ class ExecutionMode(models.TextChoices):
 
 TEST_MODES = frozenset({ExecutionMode.MANUAL, ExecutionMode.TEST})
 PRODUCTION_MODES = frozenset(set(ExecutionMode) - TEST_MODES)
+# Modes a production concurrency limit applies to (as n8n: runs started by a webhook or a
+# trigger; never manual, test, sub-workflow, error, retry, CLI or internal runs).
+CONCURRENCY_LIMITED_MODES = frozenset({ExecutionMode.WEBHOOK, ExecutionMode.TRIGGER})
 
 
 class RunKind(models.TextChoices):
@@ -83,6 +86,7 @@ class PauseType(models.TextChoices):
     FORM = "form", "Form"
     MANUAL = "manual", "Manual"
     APPROVAL = "approval", "Approval"
+    SUBWORKFLOW = "subworkflow", "Sub-workflow executions"
 
 
 class PauseStatus(models.TextChoices):
@@ -100,3 +104,20 @@ class ResumeTrigger(models.TextChoices):
     API = "api", "API"
     ADMIN = "admin", "Admin"
     TIMEOUT = "timeout", "Timeout"
+    SUBWORKFLOW = "subworkflow", "Sub-workflow executions ended"
+
+
+class SubWorkflowStatus(models.TextChoices):
+    """A sub-workflow call as its parent saw it (the child's own status is on its execution)."""
+
+    RUNNING = "running", "Running"
+    QUEUED = "queued", "Queued (not awaited)"
+    WAITING = "waiting", "Waiting (the parent waits too)"
+    SUCCESS = "success", "Success"
+    ERROR = "error", "Error"
+    CANCELED = "canceled", "Canceled"
+
+
+# Calls whose child has not ended, and that the child's end settles (a ``running`` call is
+# settled by the parent's own worker, which runs that child in place).
+SUBWORKFLOW_PENDING = frozenset({SubWorkflowStatus.QUEUED, SubWorkflowStatus.WAITING})

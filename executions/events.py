@@ -3,7 +3,7 @@
 Events are written in the same transaction as the change they describe (so sequence numbers
 have no gaps and a reconnecting client can replay from the table) and broadcast to the
 ``execution.<id>`` group only after commit, fire-and-forget: a slow or absent subscriber never
-slows an execution.
+slows an execution. The events of one commit go out as one ``execution.events`` group message.
 """
 
 from __future__ import annotations
@@ -100,8 +100,21 @@ def events_store(
     return rows
 
 
+# Events committed together travel together: one group message per checkpoint (up to this many
+# events), so a run's burst costs one channel-layer round trip and one consumer wake-up, not one
+# per event. Measured with channels-redis: ~2 ms per group message, sequential per process.
+BROADCAST_BATCH = 100
+
+
 def broadcast(execution_id: int, messages: list[dict[str, Any]]) -> None:
     """Hand committed events to the broadcaster thread; never blocks, never raises."""
     group = group_name(execution_id)
-    for message in messages:
-        broadcaster.publish(group, {"type": "execution.event", "event": message})
+    for start in range(0, len(messages), BROADCAST_BATCH):
+        broadcaster.publish(group, {"type": "execution.events", "events": messages[start : start + BROADCAST_BATCH]})
+
+
+def group_message_events(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events a group message carries, in order (``execution.event``: one, from older publishers)."""
+    if "events" in message:
+        return list(message["events"])
+    return [message["event"]] if "event" in message else []

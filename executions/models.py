@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -15,12 +18,54 @@ from executions.choices import (
     PauseType,
     ResumeTrigger,
     RunKind,
+    SubWorkflowStatus,
 )
-from workflows.models import Workflow
+from workflows.engine.graph import Graph
+from workflows.models import Workflow, WorkflowVersion
 
 
 def _new_secret() -> str:
     return secrets.token_hex(16)
+
+
+_SNAPSHOTS: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_SNAPSHOTS_KEPT = 64
+_SNAPSHOTS_LOCK = threading.Lock()
+_GRAPHS: OrderedDict[str, Graph] = OrderedDict()
+
+
+def version_graph(version_id: str) -> Graph:
+    """The graph of a workflow version, built once per process (versions never change)."""
+    with _SNAPSHOTS_LOCK:
+        graph = _GRAPHS.get(version_id)
+        if graph is not None:
+            _GRAPHS.move_to_end(version_id)
+            return graph
+    snapshot = version_snapshot(version_id)
+    graph = Graph(snapshot["nodes"], snapshot["connections"])
+    with _SNAPSHOTS_LOCK:
+        _GRAPHS[version_id] = graph
+        while len(_GRAPHS) > _SNAPSHOTS_KEPT:
+            _GRAPHS.popitem(last=False)
+    return graph
+
+
+def version_snapshot(version_id: str) -> dict[str, Any]:
+    """A workflow version's snapshot, cached by id in this process (an id names one content).
+
+    Callers must not modify the returned dict.
+    """
+    with _SNAPSHOTS_LOCK:
+        snapshot = _SNAPSHOTS.get(version_id)
+        if snapshot is not None:
+            _SNAPSHOTS.move_to_end(version_id)
+            return snapshot
+    loaded: dict[str, Any] = WorkflowVersion.objects.values_list("snapshot", flat=True).get(pk=version_id)
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[version_id] = loaded
+        while len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
+            _SNAPSHOTS.popitem(last=False)
+    return loaded
 
 
 class Execution(models.Model):
@@ -63,9 +108,13 @@ class Execution(models.Model):
     execution_depth = models.PositiveSmallIntegerField(default=0)
     execution_stack = models.JSONField(default=list, blank=True)
     custom_data = models.JSONField(default=dict, blank=True)
+    # A partial run's reused runs: node name → id of the execution whose NodeRun rows hold them
+    # (always the execution that ran the node, never a chain). Read through the selectors.
+    reused_runs = models.JSONField(default=dict, blank=True)
     error = models.JSONField(null=True, blank=True)
     state = models.JSONField(null=True, blank=True)
-    workflow_snapshot = models.JSONField(default=dict)
+    # The definition it runs (immutable; read through ``workflow_snapshot``).
+    workflow_version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="+")
     lease_owner = models.CharField(max_length=100, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     recoveries = models.PositiveSmallIntegerField(default=0)
@@ -73,6 +122,12 @@ class Execution(models.Model):
     last_sequence = models.PositiveIntegerField(default=0)
     # Keys the resume URLs of this execution's waits (with SECRET_KEY): unguessable from ids alone.
     resume_secret = models.CharField(max_length=64, default=_new_secret, editable=False)
+    # Pruning soft-deletes first (hidden from the API at once), then deletes the row for good
+    # ``PRUNE_HARD_DELETE_BUFFER_HOURS`` later (``executions.services.pruning``).
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When a concurrency limit first kept this ``new`` execution from starting (it waits in the
+    # first-in, first-out queue of ``executions.services.concurrency``); ``None`` otherwise.
+    held_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -87,6 +142,16 @@ class Execution(models.Model):
         return f"Execution #{self.pk} ({self.status})"
 
     @property
+    def workflow_snapshot(self) -> dict[str, Any]:
+        """The definition this execution runs (``Workflow.snapshot()`` when it was created)."""
+        return version_snapshot(self.workflow_version_id)
+
+    @property
+    def queued(self) -> bool:
+        """Held back by a concurrency limit: ``new`` until a slot frees."""
+        return self.status == ExecutionStatus.NEW and self.held_at is not None
+
+    @property
     def root_mode(self) -> str:
         """The mode of the top of a sub-workflow chain or of the original of a retry."""
         stack = self.execution_stack or []
@@ -98,8 +163,8 @@ class Execution(models.Model):
 class NodeRun(models.Model):
     """One run of one node in one execution (run data lives here, not in one blob).
 
-    ``reused_from`` points at the row of an earlier execution whose output a partial run reuses
-    instead of copying it.
+    A partial run stores no rows for the runs it reuses: ``Execution.reused_runs`` refers to the
+    executions holding them.
     """
 
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="node_runs")
@@ -114,7 +179,6 @@ class NodeRun(models.Model):
     output = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["execution_index"]
@@ -168,7 +232,7 @@ class ExecutionPause(models.Model):
 
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="pauses")
     sequence = models.PositiveIntegerField()
-    pause_type = models.CharField(max_length=10, choices=PauseType.choices)
+    pause_type = models.CharField(max_length=16, choices=PauseType.choices)
     status = models.CharField(max_length=10, choices=PauseStatus.choices, default=PauseStatus.WAITING)
     node_name = models.CharField(max_length=200)
     run_index = models.PositiveIntegerField(default=0)
@@ -182,7 +246,7 @@ class ExecutionPause(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     resumed_at = models.DateTimeField(null=True, blank=True)
-    resume_trigger = models.CharField(max_length=10, choices=ResumeTrigger.choices, blank=True, default="")
+    resume_trigger = models.CharField(max_length=16, choices=ResumeTrigger.choices, blank=True, default="")
     resumed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -224,3 +288,34 @@ class ResumeWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"resume webhook of {self.pause}"
+
+
+class SubWorkflowExecution(models.Model):
+    """One call of a sub-workflow by an Execute Workflow node (blueprint section 5).
+
+    The child is a real execution (mode ``integrated``, ``parent_execution`` = the caller); this
+    row keeps what the call was: the node, its input, its configuration and what came back.
+    ``status`` is the call as the parent sees it: ``running`` while the parent's worker runs the
+    child, ``waiting`` while the child (and so the parent) waits, ``queued`` for a child not
+    awaited; each becomes the child's outcome when it ends.
+    """
+
+    parent_execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="subworkflow_calls")
+    child_execution = models.OneToOneField(Execution, on_delete=models.CASCADE, related_name="subworkflow_call")
+    node_name = models.CharField(max_length=200)
+    run_index = models.PositiveIntegerField(default=0)
+    item_index = models.PositiveIntegerField(null=True, blank=True, help_text="`each` mode: the input item")
+    input_data = models.JSONField(default=list, blank=True)
+    output_data = models.JSONField(null=True, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=SubWorkflowStatus.choices, default=SubWorkflowStatus.RUNNING)
+    error_details = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["parent_execution", "node_name", "run_index"])]
+
+    def __str__(self) -> str:
+        return f"{self.node_name} of execution {self.parent_execution_id} → execution {self.child_execution_id}"

@@ -15,8 +15,9 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from executions.choices import ExecutionStatus
-from executions.events import event_message, group_name
+from executions.events import event_message, group_message_events, group_name
 from executions.models import Execution, ExecutionEvent, NodeRun
+from executions.selectors import stored_rows
 
 REPLAY_PAGE = 500
 
@@ -96,14 +97,8 @@ def execution_progress(execution: Execution | int) -> dict[str, Any]:
     pk = execution if isinstance(execution, int) else execution.pk
     execution = Execution.objects.get(pk=pk)
     last_sequence = execution.last_sequence
-    rows = list(
-        NodeRun.objects.filter(execution_id=execution.pk)
-        .select_related("reused_from")
-        .order_by("execution_index", "run_index")
-    )
-    outputs = {
-        (row.node_name, row.run_index): (row.reused_from.output if row.reused_from else row.output) for row in rows
-    }
+    rows = stored_rows(execution)
+    outputs = {(row.node_name, row.run_index): row.output for row in rows}
     node_progress: dict[str, dict[str, Any]] = {name: _pending() for name in _workflow_node_names(execution)}
     errors: list[dict[str, Any]] = []
     current: str | None = None
@@ -240,7 +235,9 @@ async def event_stream(execution_id: int, after: int, heartbeat: float) -> Async
                     yield None
             else:
                 message, receiving = receiving.result(), None
-                events = await relay.live(message["event"]) if "event" in message else []
+                events = []
+                for event in group_message_events(message):
+                    events += await relay.live(event)
             for event in events:
                 yield event
                 if event["type"] == "execution_finished":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -135,32 +136,64 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     _remove_sqlite_test_files()
 
 
+@dataclass
+class Reply:
+    """What ``json_server`` answers when ``respond`` wants more than a 200 with a JSON body."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
+
+
+class Calls(list[str]):
+    """Paths called, in order; ``times`` holds when each call arrived (``time.monotonic()``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+
 @pytest.fixture
 def json_server() -> Any:
-    """Start local HTTP servers answering GETs with ``respond(path)`` as JSON; returns (base URL, paths called)."""
+    """Start local HTTP servers answering GETs with ``respond(path)`` (JSON, or a :class:`Reply`);
+    returns (base URL, :class:`Calls`)."""
     import json
     import threading
+    import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     servers: list[ThreadingHTTPServer] = []
 
-    def start(respond: Callable[[str], Any]) -> tuple[str, list[str]]:
-        calls: list[str] = []
+    def start(respond: Callable[[str], Any]) -> tuple[str, Calls]:
+        calls = Calls()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                calls.times.append(time.monotonic())
                 calls.append(self.path)
-                body = json.dumps(respond(self.path)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply = respond(self.path)
+                if not isinstance(reply, Reply):
+                    reply = Reply(reply)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                body = json.dumps(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}", calls

@@ -12,6 +12,7 @@ from workflows.engine.registry import default_registry
 from workflows.engine.validation import validate_workflow
 from workflows.errors import InvalidInput
 from workflows.models import Workflow
+from workflows.selectors import error_workflow_resolve
 
 MAX_NAME = 200
 
@@ -22,6 +23,17 @@ def _clean_name(name: Any) -> str:
     if len(name) > MAX_NAME:
         raise InvalidInput(f"name is longer than {MAX_NAME} characters", field="name")
     return name.strip()
+
+
+def _check_error_workflow(owner: User, settings: dict[str, Any]) -> None:
+    """``settings.errorWorkflow`` must name a workflow the owner may use (its own; any for staff)."""
+    reference = settings.get("errorWorkflow")
+    if reference in (None, ""):
+        return
+    if error_workflow_resolve(owner=owner, reference=reference) is None:
+        raise InvalidInput(
+            f"no workflow {reference!r} that the owner may use as error workflow", field="settings.errorWorkflow"
+        )
 
 
 @transaction.atomic
@@ -44,6 +56,7 @@ def workflow_create(
         settings if settings is not None else {},
         default_registry(),
     )
+    _check_error_workflow(owner, clean_settings)
     workflow = Workflow.objects.create(
         owner=owner,
         name=clean_name,
@@ -72,6 +85,9 @@ def workflow_update(*, workflow: Workflow, **changes: Any) -> Workflow:
             changes.get("settings", locked.settings),
             default_registry(),
         )
+        # Checked only when it changes: a deleted error workflow must not block unrelated edits.
+        if settings.get("errorWorkflow") != (locked.settings or {}).get("errorWorkflow"):
+            _check_error_workflow(locked.owner, settings)
         if (nodes, connections, settings) != (locked.nodes, locked.connections, locked.settings):
             locked.version += 1
         locked.nodes, locked.connections, locked.settings = nodes, connections, settings

@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
 from executions.choices import ExecutionMode
 from executions.models import Execution, WebhookListener
 from executions.selectors import pause_for_decision, pause_public, run_data_of
+from executions.services.concurrency import queue_position
 
 
 class ExecuteRequestSerializer(serializers.Serializer):
@@ -39,6 +41,23 @@ class StepExecuteRequestSerializer(serializers.Serializer):
     wait_till_completion = serializers.BooleanField(default=False)
 
 
+class RetryRequestSerializer(serializers.Serializer):
+    start = serializers.JSONField(
+        required=False,
+        default="failed_node",
+        source="start",
+        help_text='Where the retry starts: "failed_node", "start", a node name or {"node": name}',
+    )
+    use_current_workflow = serializers.BooleanField(default=False)
+    wait_till_completion = serializers.BooleanField(default=False)
+
+    def get_fields(self) -> dict[str, Any]:
+        # The body calls it ``from`` (a Python keyword); it is validated into ``start``.
+        fields = super().get_fields()
+        fields["from"] = fields.pop("start")
+        return fields
+
+
 class ResumeRequestSerializer(serializers.Serializer):
     data = serializers.JSONField(required=False, allow_null=True)
     node = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -54,6 +73,8 @@ class ExecutionListSerializer(serializers.ModelSerializer):
     parent_execution_id = serializers.IntegerField(read_only=True)
     retry_of = serializers.IntegerField(source="retry_of_id", read_only=True)
     retry_success_id = serializers.IntegerField(read_only=True)
+    triggered_by = serializers.IntegerField(source="triggered_by_id", read_only=True)
+    queued = serializers.BooleanField(read_only=True, help_text="new, held back by a concurrency limit")
 
     class Meta:
         model = Execution
@@ -73,10 +94,12 @@ class ExecutionListSerializer(serializers.ModelSerializer):
             "parent_execution_id",
             "retry_of",
             "retry_success_id",
+            "triggered_by",
             "execution_depth",
             "custom_data",
             "error",
             "last_node_executed",
+            "queued",
         ]
         read_only_fields = fields
 
@@ -87,13 +110,16 @@ class ExecutionDetailSerializer(ExecutionListSerializer):
     resume_url = serializers.SerializerMethodField()
     run_data = serializers.SerializerMethodField()
     cancel_requested = serializers.BooleanField(read_only=True)
+    queue_position = serializers.SerializerMethodField()
 
     waiting_for_webhook = serializers.SerializerMethodField()
     test_webhook_url = serializers.SerializerMethodField()
+    live_url = serializers.SerializerMethodField()
 
     class Meta(ExecutionListSerializer.Meta):
         fields = [
             *ExecutionListSerializer.Meta.fields,
+            "live_url",
             "waiting_for_webhook",
             "test_webhook_url",
             "trigger_node",
@@ -103,6 +129,7 @@ class ExecutionDetailSerializer(ExecutionListSerializer):
             "pause",
             "resume_url",
             "cancel_requested",
+            "queue_position",
             "run_data",
         ]
         read_only_fields = fields
@@ -142,5 +169,36 @@ class ExecutionDetailSerializer(ExecutionListSerializer):
         listener = self._listener(obj)
         return f"{settings.BUDFLOW_PUBLIC_URL}/webhook-test/{listener.path}" if listener else None
 
+    def get_live_url(self, obj: Execution) -> str:
+        """The live execution page (sign-in with a session; 404 for users who may not see it)."""
+        return f"{settings.BUDFLOW_PUBLIC_URL}{reverse('execution-live', args=[obj.pk])}"
+
+    def get_queue_position(self, obj: Execution) -> int | None:
+        return queue_position(obj)
+
     def get_run_data(self, obj: Execution) -> dict[str, Any]:
         return run_data_of(obj)
+
+
+class ChildExecutionSerializer(ExecutionListSerializer):
+    """A sub-workflow execution, with the call that started it (``GET /executions/{id}/children/``)."""
+
+    subworkflow = serializers.SerializerMethodField()
+
+    class Meta(ExecutionListSerializer.Meta):
+        fields = [*ExecutionListSerializer.Meta.fields, "subworkflow"]
+        read_only_fields = fields
+
+    def get_subworkflow(self, obj: Execution) -> dict[str, Any] | None:
+        call = getattr(obj, "subworkflow_call", None)
+        if call is None:
+            return None
+        return {
+            "node": call.node_name,
+            "run_index": call.run_index,
+            "item_index": call.item_index,
+            "status": call.status,
+            "started_at": call.started_at,
+            "completed_at": call.completed_at,
+            "error": call.error_details,
+        }

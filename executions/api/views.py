@@ -20,22 +20,31 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from executions.api.serializers import (
+    ChildExecutionSerializer,
     DecisionRequestSerializer,
     ExecuteRequestSerializer,
     ExecutionDetailSerializer,
     ExecutionListSerializer,
     PartialExecuteRequestSerializer,
     ResumeRequestSerializer,
+    RetryRequestSerializer,
     StepExecuteRequestSerializer,
 )
 from executions.choices import TERMINAL, ExecutionStatus
 from executions.models import Execution
 from executions.policies import can_decide, can_manage
 from executions.progress import event_stream, execution_progress, snapshot_message
-from executions.selectors import execution_filter, execution_visible, executions_visible_to, pause_for_decision
+from executions.selectors import (
+    execution_children,
+    execution_filter,
+    execution_visible,
+    executions_visible_to,
+    pause_for_decision,
+)
 from executions.services import execution_create, execution_delete, execution_stop
 from executions.services.partial import execution_create_partial, execution_create_step
 from executions.services.pauses import pause_approve, pause_reject, pause_resume
+from executions.services.retries import execution_retry
 from workflows.errors import Conflict
 from workflows.selectors import workflows_visible_to
 
@@ -164,6 +173,22 @@ class ExecutionViewSet(
         self._require(can_manage(request.user, execution))
         return self._detail(execution_stop(execution=execution))
 
+    @extend_schema(request=RetryRequestSerializer, responses={201: ExecutionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        execution = self.get_object()
+        self._require(can_manage(request.user, execution))
+        body = RetryRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        retry = execution_retry(
+            execution=execution,
+            user=request.user,
+            start=data["start"],
+            use_current_workflow=data["use_current_workflow"],
+        )
+        return _created(retry, data["wait_till_completion"])
+
     @extend_schema(request=ResumeRequestSerializer, responses={200: ExecutionDetailSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
@@ -215,6 +240,14 @@ class ExecutionViewSet(
     def progress(self, request: Request, pk: str | None = None) -> Response:
         """The progress snapshot (API.md, "Progress"), from stored node runs and events."""
         return Response(execution_progress(self.get_object()))
+
+    @extend_schema(request=None, responses={200: ChildExecutionSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def children(self, request: Request, pk: str | None = None) -> Response:
+        """The sub-workflow (``integrated``) executions this one called, oldest first (paginated)."""
+        children = execution_children(request.user, self.get_object())
+        page = self.paginate_queryset(children)
+        return self.get_paginated_response(ChildExecutionSerializer(page, many=True).data)
 
     def _require_decider(self, execution: Execution) -> None:
         pause = pause_for_decision(execution)

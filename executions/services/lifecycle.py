@@ -11,11 +11,18 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from executions.choices import TEST_MODES, ExecutionMode, ExecutionStatus
+from executions.choices import TEST_MODES, ExecutionMode, ExecutionStatus, PauseType
 from executions.events import events_record, execution_event_data
-from executions.models import Execution
+from executions.models import Execution, version_snapshot
 from executions.queue import enqueue_execution
+from executions.services.concurrency import concurrency_admits, concurrency_release_on_commit, is_limited
+from executions.services.errors import error_workflow_on_commit
 from executions.services.pauses import pause_record, pauses_cancel
+from executions.services.subworkflow_waits import (
+    subworkflow_children_stop,
+    subworkflow_ended_on_commit,
+    subworkflow_settle,
+)
 from executions.transitions import set_status
 from pindata.selectors import active_pins
 from workflows.engine.graph import Graph
@@ -86,6 +93,7 @@ def execution_create(
     destination_node: str | None = None,
     destination_mode: str | None = None,
     defer_enqueue: bool = False,
+    triggered_by: Execution | None = None,
 ) -> Execution:
     """Create a ``new`` execution of the workflow's current definition and queue it.
 
@@ -93,10 +101,12 @@ def execution_create(
     A manual run whose trigger is a webhook and that has no input listens on
     ``/webhook-test/{path}`` for one call instead of being queued. ``defer_enqueue`` leaves
     the queueing to the caller (webhooks run short executions in the web process).
+    ``triggered_by`` is the execution that caused this one (an error workflow's failed run).
     """
     if mode not in ExecutionMode.values:
         raise InvalidInput(f"unknown mode {mode!r}", field="mode")
-    snapshot = workflow.snapshot()
+    version_id = workflow.snapshot_id()
+    snapshot = version_snapshot(version_id)
     nodes = snapshot["nodes"]
     trigger = pick_trigger(nodes, trigger_node)
     destination, dest_mode = check_destination(nodes, destination_node, destination_mode)
@@ -128,9 +138,10 @@ def execution_create(
             destination_node=destination,
             destination_mode=dest_mode,
             state=state.to_dict({}),
-            workflow_snapshot=snapshot,
+            workflow_version_id=version_id,
             execution_stack=[{"workflow_id": workflow.pk, "mode": mode}],
             enqueued_at=None if listen else timezone.now(),
+            triggered_by=triggered_by,
         )
         if listen:
             from executions.services.webhooks import webhook_listen
@@ -146,6 +157,7 @@ def execution_claim(*, execution_id: int, worker_id: str) -> Execution | None:
 
     Runnable: ``new``, or ``running`` with a released (``lease_owner`` empty: resumed or
     recovered) or expired lease. A locked read makes concurrent claims of one row serialise.
+    A ``new`` execution over a concurrency limit stays ``new`` (held) and ``None`` is returned.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -161,6 +173,8 @@ def execution_claim(*, execution_id: int, worker_id: str) -> Execution | None:
         if execution is None:
             return None
         was_new = execution.status == ExecutionStatus.NEW
+        if was_new and is_limited(execution) and not concurrency_admits(execution=execution):
+            return None
         set_status(execution, ExecutionStatus.RUNNING)
         execution.lease_owner = worker_id
         execution.lease_expires_at = now + _lease_delta()
@@ -177,7 +191,7 @@ def execution_claim(*, execution_id: int, worker_id: str) -> Execution | None:
 def execution_finish(*, execution_id: int, worker_id: str, status: str, error: dict[str, Any] | None = None) -> bool:
     """End a running execution this worker holds; ``False`` if the lease was lost meanwhile."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         execution = Execution.objects.select_for_update().filter(pk=execution_id, lease_owner=worker_id).first()
         if execution is None or execution.status != ExecutionStatus.RUNNING:
             return False
@@ -188,6 +202,11 @@ def execution_finish(*, execution_id: int, worker_id: str, status: str, error: d
         execution.lease_expires_at = None
         execution.save(update_fields=["status", "error", "stopped_at", "lease_owner", "lease_expires_at"])
         events_record(execution_id=execution.pk, events=[("execution_finished", execution_event_data(execution), now)])
+        if status == ExecutionStatus.SUCCESS and execution.retry_of_id is not None:
+            Execution.objects.filter(pk=execution.retry_of_id).update(retry_success=execution)
+        error_workflow_on_commit(execution=execution)
+        subworkflow_ended_on_commit(execution=execution)
+        concurrency_release_on_commit(execution=execution)
     return True
 
 
@@ -207,7 +226,7 @@ def execution_wait(
 ) -> bool:
     """Park a running execution as ``waiting``: no worker holds it until something resumes it."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         execution = Execution.objects.select_for_update().filter(pk=execution_id, lease_owner=worker_id).first()
         if execution is None or execution.status != ExecutionStatus.RUNNING:
             return False
@@ -226,6 +245,10 @@ def execution_wait(
                 "due_at": record.due_at.isoformat() if record.due_at else None,
             }
         events_record(execution_id=execution.pk, events=[("execution_waiting", data, now)])
+        concurrency_release_on_commit(execution=execution)  # a waiting execution holds no slot
+        if record and record.pause_type == PauseType.SUBWORKFLOW:
+            # A child may have ended before this commit, while its settling saw a running parent.
+            transaction.on_commit(lambda: subworkflow_settle(parent_id=execution_id), robust=True)
     return True
 
 
@@ -238,6 +261,7 @@ def execution_stop(*, execution: Execution, reason: str = "The execution was can
             raise Conflict(
                 f"execution {locked.pk} is {locked.status}; only new, running or waiting executions can be stopped"
             )
+        subworkflow_children_stop(execution=locked)
         lease_alive = locked.lease_owner and locked.lease_expires_at and locked.lease_expires_at > now
         if locked.status == ExecutionStatus.RUNNING and lease_alive:
             locked.cancel_requested = True
@@ -255,6 +279,8 @@ def execution_stop(*, execution: Execution, reason: str = "The execution was can
             update_fields=["status", "cancel_requested", "stopped_at", "lease_owner", "lease_expires_at", "error"]
         )
         events_record(execution_id=locked.pk, events=[("execution_finished", execution_event_data(locked), now)])
+        subworkflow_ended_on_commit(execution=locked)
+        concurrency_release_on_commit(execution=locked)
     return locked
 
 

@@ -2,8 +2,10 @@
 
 API.md "execute/partial" is normative. The plan (which nodes run, where their inputs come from)
 is :func:`workflows.engine.partial.plan_partial`; this module checks the request, plans from the
-previous execution's stored runs, and stores the new execution with the reused runs kept as
-references to the original :class:`NodeRun` rows (``reused_from``, no copy of their items).
+previous execution's stored runs, and stores the new execution with the reused runs kept as one
+reference per node to the execution whose rows hold them (``Execution.reused_runs``): no row and
+no copy of items per reused run. Planning reads a summary of the previous runs and fetches only
+the outputs that feed what runs, so the cost follows the sub-graph that runs, not the workflow.
 Everything is checked before anything is written: a refused request leaves no execution.
 """
 
@@ -16,9 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from executions.choices import ExecutionMode, RunKind
-from executions.models import Execution, NodeRun
+from executions.models import Execution, version_graph, version_snapshot
 from executions.queue import enqueue_execution
-from executions.services.worker import load_run_data
+from executions.selectors import pinned_runs
+from executions.services.worker import reusable_runs
 from pindata.selectors import active_pins
 from workflows.engine.items import wrap_items
 from workflows.engine.partial import PartialError, PartialPlan, config_changes, plan_partial
@@ -31,12 +34,24 @@ MODE = ExecutionMode.MANUAL
 
 def latest_previous(workflow: Workflow) -> Execution | None:
     """The workflow's latest execution that stored node runs (the default base of a partial run)."""
-    return Execution.objects.filter(workflow=workflow, node_runs__isnull=False).order_by("-id").distinct().first()
+    return (
+        Execution.objects.filter(workflow=workflow, node_runs__isnull=False, deleted_at__isnull=True)
+        .order_by("-id")
+        .distinct()
+        .first()
+    )
+
+
+def pin_changes(previous: Execution, pinned: dict[str, Any]) -> set[str]:
+    """Nodes whose pin was set, replaced or removed since ``previous`` ran them (they run again)."""
+    before = pinned_runs(previous)
+    now = {name: sorted(int(pin) for pin in pin_data["ids"].values()) for name, pin_data in pinned.items()}
+    return {name for name in now.keys() | before.keys() if before.get(name) != now.get(name)}
 
 
 def _plan(
     *,
-    snapshot: dict[str, Any],
+    version_id: str,
     previous: Execution | None,
     previous_runs: RunData,
     pinned: dict[str, Any],
@@ -46,8 +61,14 @@ def _plan(
     input_items: Any,
     dirty_nodes: list[str],
 ) -> PartialPlan:
-    previous_nodes = (previous.workflow_snapshot or {}).get("nodes") or [] if previous else []
-    changed = config_changes(previous_nodes, snapshot["nodes"])
+    snapshot = version_snapshot(version_id)
+    changed: set[str] = set()
+    if previous is None:
+        changed = {node["name"] for node in snapshot["nodes"]}
+    else:
+        if previous.workflow_version_id != version_id:  # the same version: no configuration changed
+            changed = config_changes(previous.workflow_snapshot.get("nodes") or [], snapshot["nodes"])
+        changed |= pin_changes(previous, pinned)
     try:
         return plan_partial(
             nodes=snapshot["nodes"],
@@ -60,33 +81,10 @@ def _plan(
             dirty_nodes=dirty_nodes,
             changed_nodes=changed,
             input_data=input_items,
+            graph=version_graph(version_id),
         )
     except PartialError as exc:
         raise InvalidInput(exc.message, field=exc.field) from None
-
-
-def _origins(previous: Execution, plan: PartialPlan) -> dict[tuple[str, int], NodeRun]:
-    """The original rows of the reused runs: (node, run_index) of ``previous`` → the row first stored."""
-    wanted = {(name, record.run_index) for name, runs in plan.run_data.items() for record in runs}
-    rows = NodeRun.objects.filter(execution=previous, node_name__in={name for name, _ in wanted}).select_related(
-        "reused_from"
-    )
-    origins: dict[tuple[str, int], NodeRun] = {}
-    for row in rows:
-        key = (row.node_name, row.run_index)
-        if key not in wanted:
-            continue
-        origin = row
-        seen = {origin.pk}
-        # Reused rows point at the origin already; follow a chain anyway (at most a few hops).
-        while origin.reused_from_id is not None:
-            parent = origin.reused_from or NodeRun.objects.filter(pk=origin.reused_from_id).first()
-            if parent is None or parent.pk in seen:
-                break
-            seen.add(parent.pk)
-            origin = parent
-        origins[key] = origin
-    return origins
 
 
 def execution_create_partial(
@@ -123,11 +121,11 @@ def execution_create_partial(
     except ValueError as exc:
         raise InvalidInput(str(exc), field="input_data") from None
     previous = previous_execution or latest_previous(workflow)
-    previous_runs = load_run_data(previous.pk) if previous is not None else {}
-    snapshot = workflow.snapshot()
+    previous_runs, origins = reusable_runs(previous) if previous is not None else ({}, {})
+    version_id = workflow.snapshot_id()
     pinned = active_pins(workflow.pk) if MODE == ExecutionMode.MANUAL else {}
     plan = _plan(
-        snapshot=snapshot,
+        version_id=version_id,
         previous=previous,
         previous_runs=previous_runs,
         pinned=pinned,
@@ -140,8 +138,9 @@ def execution_create_partial(
     return _store(
         workflow=workflow,
         user=user,
-        snapshot=snapshot,
+        version_id=version_id,
         previous=previous,
+        origins=origins,
         plan=plan,
         start_node=start_node,
         destination_node=destination_node,
@@ -174,7 +173,8 @@ def execution_create_step(
         input_items = wrap_items(input_data, "input_data") if input_data is not None else None
     except ValueError as exc:
         raise InvalidInput(str(exc), field="input_data") from None
-    snapshot = workflow.snapshot()
+    version_id = workflow.snapshot_id()
+    snapshot = version_snapshot(version_id)
     node = next((n for n in snapshot["nodes"] if n["name"] == node_name), None)
     if node is None:
         raise InvalidInput(f"unknown node {node_name!r}", field="node_name")
@@ -182,6 +182,7 @@ def execution_create_step(
         raise InvalidInput(f"node {node_name!r} is disabled", field="node_name")
     previous = previous_execution or latest_previous(workflow)
     pinned = active_pins(workflow.pk) if MODE == ExecutionMode.MANUAL else {}
+    origins: dict[str, int] = {}
     try:
         if input_items is not None:
             # The node alone, fed the given items: nothing upstream matters.
@@ -195,7 +196,7 @@ def execution_create_step(
                 input_data=input_items,
             )
         else:
-            previous_runs = load_run_data(previous.pk) if previous is not None else {}
+            previous_runs, origins = reusable_runs(previous) if previous is not None else ({}, {})
             plan = plan_partial(
                 nodes=snapshot["nodes"],
                 connections=snapshot["connections"],
@@ -203,6 +204,7 @@ def execution_create_step(
                 pinned=pinned,
                 destination=node_name,
                 start_node=node_name,
+                graph=version_graph(version_id),
             )
     except PartialError as exc:
         field = "node_name" if exc.field in ("start_node", "destination_node") else exc.field
@@ -218,8 +220,9 @@ def execution_create_step(
     return _store(
         workflow=workflow,
         user=user,
-        snapshot=snapshot,
+        version_id=version_id,
         previous=previous,
+        origins=origins,
         plan=plan,
         start_node=node_name,
         destination_node=node_name,
@@ -232,25 +235,16 @@ def _store(
     *,
     workflow: Workflow,
     user: User | AnonymousUser | None,
-    snapshot: dict[str, Any],
+    version_id: str,
     previous: Execution | None,
+    origins: dict[str, int],
     plan: PartialPlan,
     start_node: str | None,
     destination_node: str | None,
     destination_mode: str,
     defer_enqueue: bool,
 ) -> Execution:
-    """Check that every reused run has its original row, then store the execution and queue it."""
-    dest_mode = destination_mode
-    origins = _origins(previous, plan) if previous is not None and plan.run_data else {}
-    missing = sorted(
-        f"{name}#{record.run_index}"
-        for name, runs in plan.run_data.items()
-        for record in runs
-        if (name, record.run_index) not in origins
-    )
-    if missing:
-        raise InvalidInput(f"stored runs not found: {', '.join(missing)}", field="previous_execution_id")
+    """Store the execution, its reused runs as references, and queue it."""
     with transaction.atomic():
         execution = Execution.objects.create(
             workflow=workflow,
@@ -260,34 +254,13 @@ def _store(
             trigger_node=plan.trigger or "",
             start_node=start_node or "",
             destination_node=destination_node or "",
-            destination_mode=dest_mode,
+            destination_mode=destination_mode,
             parent_execution=previous,
             state=plan.state.to_dict(plan.run_data),
-            workflow_snapshot=snapshot,
+            reused_runs={name: origins[name] for name in sorted(plan.reused)},
+            workflow_version_id=version_id,
             execution_stack=[{"workflow_id": workflow.pk, "mode": MODE}],
             enqueued_at=timezone.now(),
-        )
-        NodeRun.objects.bulk_create(
-            [
-                NodeRun(
-                    execution=execution,
-                    node_name=name,
-                    node_type=origin.node_type,
-                    run_index=record.run_index,
-                    execution_index=record.execution_index,
-                    status=record.status,
-                    started_at=origin.started_at,
-                    execution_time_ms=0.0,
-                    source=origin.source,
-                    output=None,
-                    error=origin.error,
-                    metadata={"reused": True},
-                    reused_from=origin,
-                )
-                for name, runs in plan.run_data.items()
-                for record in runs
-                for origin in (origins[(name, record.run_index)],)
-            ]
         )
         if not defer_enqueue:
             transaction.on_commit(lambda: enqueue_execution(execution.pk))

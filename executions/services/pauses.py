@@ -26,6 +26,8 @@ from executions.events import events_record, execution_event_data
 from executions.models import Execution, ExecutionPause, NodeRun, ResumeWebhook
 from executions.queue import enqueue_execution
 from executions.resume_urls import mac, resume_token, token_hash
+from executions.services.errors import error_workflow_on_commit
+from executions.services.subworkflow_waits import subworkflow_ended_on_commit
 from executions.transitions import set_status
 from workflows.errors import Conflict, Gone, InvalidInput, NotFound, ServiceError
 
@@ -120,6 +122,7 @@ def _resume(
         "decision": decision,
         "gate": bool(pause.metadata.get("gate")),
         "not_before": not_before,
+        **({"retry": pause.metadata["retry"]} if pause.metadata.get("retry") else {}),
     }
     state["stack"] = stack
     state["pause"] = None
@@ -194,6 +197,8 @@ def _fail_waiting(
         execution_id=execution.pk,
         events=[("node_error", node_event, now), ("execution_finished", execution_event_data(execution), now)],
     )
+    error_workflow_on_commit(execution=execution)
+    subworkflow_ended_on_commit(execution=execution)
 
 
 def _validated(pause: ExecutionPause, data: Any) -> Any:
@@ -223,6 +228,11 @@ def pause_resume(
         locked, pause = _waiting_pause(execution.pk, None)
         if node and node != pause.node_name:
             raise InvalidInput(f"the execution waits at {pause.node_name!r}, not {node!r}", field="node")
+        if pause.pause_type == PauseType.SUBWORKFLOW:
+            raise Conflict(
+                f"execution {execution.pk} waits for its sub-workflow executions "
+                f"({', '.join(map(str, pause.metadata.get('awaiting') or []))}); resume or stop those"
+            )
         if pause.pause_type == PauseType.APPROVAL:
             return _resume(
                 execution=locked,

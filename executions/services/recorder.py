@@ -10,6 +10,7 @@ and nothing before it does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,13 +19,17 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from budflow_site.logs import LogBinding
 from executions.events import events_store
 from executions.models import Execution, NodeRun
 from pindata.models import PinDataUsage
-from workflows.engine.state import NodeRunRecord, RunData
+from workflows.engine.state import NodeRunRecord, RunData, fetched_runs
 
 if TYPE_CHECKING:
     from workflows.engine.runner import WorkflowRunner
+
+
+log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
@@ -112,10 +117,14 @@ class DbRecorder:
         # A run with a time budget stops (between nodes) once it is spent, to be handed over.
         self.deadline = time.monotonic() + budget if budget is not None else None
         self.handed_off = False
+        # True while a node runs: the heartbeat then polls for a stop request every
+        # ``CANCEL_POLL_SECONDS`` so that the node can be interrupted.
+        self.node_running = False
+        self.log_binding: LogBinding | None = None
         # (node, run_index) of runs already stored as ``waiting`` rows, completed by an update
         self.waiting_rows: set[tuple[str, int]] = {
             (record.node, record.run_index)
-            for runs in (run_data or {}).values()
+            for runs in fetched_runs(run_data or {}).values()
             for record in runs
             if record.status == "waiting"
         }
@@ -144,8 +153,27 @@ class DbRecorder:
         )
         if side_effects and (self.pending_runs or self.dirty):
             self.flush()
+        # Whatever is logged while the node runs names the execution and the node.
+        self.unbind_log()
+        self.log_binding = LogBinding(self.execution_id, node)
+        self.node_running = True
+
+    def unbind_log(self) -> None:
+        """Forget the node bound for logging (also when a run ends inside a node)."""
+        if self.log_binding is not None:
+            self.log_binding.reset()
+            self.log_binding = None
 
     def node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
+        self.node_running = False
+        try:
+            if record.status == "error" and record.error:
+                log.warning("node failed: %s", record.error.get("message"))
+            self._node_finished(record, runner)
+        finally:
+            self.unbind_log()
+
+    def _node_finished(self, record: NodeRunRecord, runner: WorkflowRunner) -> None:
         self.dirty = True
         self.pending_runs.append(record)
         now = time.monotonic()
@@ -162,6 +190,10 @@ class DbRecorder:
         ):
             self.flush()
 
+    def interrupted(self) -> bool:
+        """A stop request (or a lost lease): a running node gives up (a time budget does not)."""
+        return self.stop_requested.is_set()
+
     def should_stop(self) -> bool:
         if self.stop_requested.is_set():
             return True
@@ -177,7 +209,7 @@ class DbRecorder:
         assert runner is not None
         state = runner.state_dict()
         now = timezone.now()
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # no savepoint inside the outcome transaction
             # One statement renews the lease, stores the state, reserves the events' sequence
             # numbers and reads a pending stop request.
             reserved = checkpoint_update(
@@ -246,29 +278,46 @@ class DbRecorder:
 
 
 class Heartbeat(threading.Thread):
-    """Renews the lease while a node runs; on loss (or a stop request) tells the run to stop."""
+    """Renews the lease while a node runs; on loss (or a stop request) tells the run to stop.
 
-    def __init__(self, recorder: DbRecorder, every: float) -> None:
+    Between nodes the checkpoints read stop requests; while a node runs, this thread looks for
+    one every ``poll`` seconds (one indexed read), so a stopped node is interrupted promptly.
+    """
+
+    def __init__(self, recorder: DbRecorder, every: float, poll: float | None = None) -> None:
         super().__init__(name=f"lease-{recorder.execution_id}", daemon=True)
         self.recorder = recorder
         self.every = every
+        self.poll = min(poll, every) if poll else every
         self.done = threading.Event()
 
     def run(self) -> None:
         from django.db import connection
 
         rec = self.recorder
+        renewed = time.monotonic()
         try:
-            while not self.done.wait(self.every):
-                now = timezone.now()
-                updated = Execution.objects.filter(pk=rec.execution_id, lease_owner=rec.worker_id).update(
-                    lease_expires_at=now + rec.lease
-                )
-                if updated != 1:
-                    rec.lease_lost.set()
-                    rec.stop_requested.set()
-                    return
-                if Execution.objects.filter(pk=rec.execution_id, cancel_requested=True).exists():
+            while not self.done.wait(self.poll):
+                renew = time.monotonic() - renewed >= self.every
+                if renew:
+                    renewed = time.monotonic()
+                    if not self._renew():
+                        return
+                if (renew or rec.node_running) and not rec.stop_requested.is_set() and self._stop_asked():
                     rec.stop_requested.set()
         finally:
             connection.close()
+
+    def _stop_asked(self) -> bool:
+        return Execution.objects.filter(pk=self.recorder.execution_id, cancel_requested=True).exists()
+
+    def _renew(self) -> bool:
+        rec = self.recorder
+        updated = Execution.objects.filter(pk=rec.execution_id, lease_owner=rec.worker_id).update(
+            lease_expires_at=timezone.now() + rec.lease
+        )
+        if updated != 1:
+            rec.lease_lost.set()
+            rec.stop_requested.set()
+            return False
+        return True

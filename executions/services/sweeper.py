@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +16,9 @@ from executions.choices import ExecutionStatus
 from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
+from executions.services.concurrency import concurrency_release_on_commit
+from executions.services.errors import error_workflow_on_commit
+from executions.services.subworkflow_waits import subworkflow_ended_on_commit
 from executions.transitions import set_status
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,8 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
     """Take over running executions whose worker stopped renewing its lease.
 
     Each is released for another worker (``lease_owner`` emptied, ``execution_recovered``
-    sent) and re-queued; after ``MAX_RECOVERIES`` it ends ``crashed`` instead.
+    sent) and re-queued; after ``MAX_RECOVERIES`` it ends ``crashed`` instead. One whose stop
+    was requested ends ``canceled`` here: a stop is honoured even when its worker died.
     """
     conf = settings.BUDFLOW
     now = timezone.now()
@@ -41,19 +46,16 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
             Execution.objects.filter(status=ExecutionStatus.RUNNING, lease_expires_at__lt=now).exclude(lease_owner="")
         ).order_by("lease_expires_at")[:limit]
         for execution in due:
+            if execution.cancel_requested:
+                canceled = {"message": "The execution was canceled", "type": "ExecutionCanceled"}
+                _end(execution, ExecutionStatus.CANCELED, canceled, now)
+                continue
             if execution.recoveries >= conf["MAX_RECOVERIES"]:
-                set_status(execution, ExecutionStatus.CRASHED)
-                execution.stopped_at = now
-                execution.error = {
+                error = {
                     "message": f"The worker running this execution stopped {execution.recoveries + 1} times",
                     "type": "WorkerCrashed",
                 }
-                execution.lease_owner = ""
-                execution.lease_expires_at = None
-                execution.save(update_fields=["status", "stopped_at", "error", "lease_owner", "lease_expires_at"])
-                events_record(
-                    execution_id=execution.pk, events=[("execution_finished", execution_event_data(execution), now)]
-                )
+                _end(execution, ExecutionStatus.CRASHED, error, now)
                 continue
             execution.recoveries += 1
             execution.lease_owner = ""
@@ -71,6 +73,20 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
     return recovered
 
 
+def _end(execution: Execution, status: str, error: dict[str, Any], now: datetime) -> None:
+    """End a locked execution nobody runs any more, with its event and what follows an end."""
+    set_status(execution, status)
+    execution.stopped_at = now
+    execution.error = error
+    execution.lease_owner = ""
+    execution.lease_expires_at = None
+    execution.save(update_fields=["status", "stopped_at", "error", "lease_owner", "lease_expires_at"])
+    events_record(execution_id=execution.pk, events=[("execution_finished", execution_event_data(execution), now)])
+    error_workflow_on_commit(execution=execution)
+    subworkflow_ended_on_commit(execution=execution)
+    concurrency_release_on_commit(execution=execution)
+
+
 def requeue_unclaimed(*, limit: int = 100) -> list[int]:
     """Re-queue ``new`` executions no worker claimed in time (a broker can drop tasks)."""
     conf = settings.BUDFLOW
@@ -79,13 +95,32 @@ def requeue_unclaimed(*, limit: int = 100) -> list[int]:
     requeued: list[int] = []
     with transaction.atomic():
         due = _locked_due(
-            Execution.objects.filter(status=ExecutionStatus.NEW, cancel_requested=False, enqueued_at__lt=cutoff)
+            Execution.objects.filter(
+                status=ExecutionStatus.NEW, cancel_requested=False, enqueued_at__lt=cutoff, held_at__isnull=True
+            )
         ).order_by("enqueued_at")[:limit]
         for execution in due:
             Execution.objects.filter(pk=execution.pk).update(enqueued_at=now)
             requeued.append(execution.pk)
             transaction.on_commit(partial(enqueue_execution, execution.pk))
     return requeued
+
+
+def start_due(*, limit: int = 200) -> list[int]:
+    """Queue ``new`` executions whose start was deferred (automatic retries) once they are due."""
+    now = timezone.now()
+    started: list[int] = []
+    with transaction.atomic():
+        due = _locked_due(
+            Execution.objects.filter(
+                status=ExecutionStatus.NEW, cancel_requested=False, enqueued_at__isnull=True, wait_till__lte=now
+            )
+        ).order_by("wait_till")[:limit]
+        for execution in due:
+            Execution.objects.filter(pk=execution.pk).update(enqueued_at=now)
+            started.append(execution.pk)
+            transaction.on_commit(partial(enqueue_execution, execution.pk))
+    return started
 
 
 def expire_webhook_listeners() -> list[int]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from executions.choices import TERMINAL, ExecutionMode, ExecutionStatus
 from executions.models import Execution, NodeRun, WebhookListener
 from executions.queue import enqueue_execution
+from executions.selectors import stored_rows
 from executions.services.lifecycle import execution_create
 from executions.services.worker import execution_run
 from workflows.errors import NotFound, ServiceError
@@ -189,13 +190,8 @@ def _settle(execution: Execution) -> Execution:
 
 
 def _last_node_answer(execution: Execution, params: dict[str, Any], code: int) -> WebhookResponse:
-    run = (
-        NodeRun.objects.filter(execution=execution, node_name=execution.last_node_executed)
-        .select_related("reused_from")
-        .order_by("-run_index")
-        .first()
-    )
-    output = (run.reused_from.output if run and run.reused_from else run.output if run else None) or []
+    runs = stored_rows(execution, [execution.last_node_executed])
+    output = (runs[-1].output if runs else None) or []
     items = output[0] if output else []
     data = params.get("responseData", "firstEntryJson")
     if data == "noData":

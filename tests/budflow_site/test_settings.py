@@ -67,7 +67,7 @@ def test_redis_and_postgres_select_scale_out_backends(tmp_path):
     assert result.returncode == 0, result.stderr
     chosen = json.loads(result.stdout)
     assert chosen["engine"] == "django.db.backends.postgresql"
-    assert chosen["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert chosen["layer"] == "budflow_site.redis_layer.RedisChannelLayer"
     assert chosen["broker"] == "redis"
     assert chosen["cache"].endswith("RedisCache")
     assert chosen["public"] == "https://flows.example.com"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,5 +79,44 @@ def running(*args: str, ready: float = 0.0, **env: str) -> Iterator[subprocess.P
             proc.wait()
         # Whatever the process left behind (forked workers) goes too.
         signal_group(proc, signal.SIGKILL)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def daphne(port: int | None = None, **env: str) -> Iterator[int]:
+    """Serve ``budflow_site.asgi`` with daphne on loopback (a free port by default); yields the port."""
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "budflow_site.asgi:application"],
+        cwd=ROOT,
+        env=child_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-3000:]
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "daphne did not start"
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            signal_group(proc, signal.SIGKILL)
+            proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()

@@ -1,5 +1,5 @@
 """Partial executions through the API (API.md "execute/partial"): which nodes run, which are
-reused as references to the earlier rows, which are left out, and the refusals.
+reused as references to the executions holding them, which are left out, and the refusals.
 
 The runs execute inside the request (``inline_runs``), so these tests need a transactional database.
 """
@@ -7,9 +7,11 @@ The runs execute inside the request (``inline_runs``), so these tests need a tra
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from executions.models import Execution, NodeRun
@@ -110,13 +112,12 @@ def test_changed_node_and_its_descendants_run_up_to_the_destination_the_rest_is_
     # reused runs answer the earlier outputs, stored as references (no copy of the items)
     for name in ("Start", "A"):
         assert body["run_data"][name][0]["data"] == full["run_data"][name][0]["data"]
+    # one reference per reused node to the execution holding its rows, no row of its own
+    execution = Execution.objects.get(pk=body["id"])
+    assert execution.reused_runs == {"Start": full["id"], "A": full["id"]}
     rows = NodeRun.objects.filter(execution_id=body["id"])
-    for row in rows.filter(node_name__in=["Start", "A"]):
-        assert row.output is None
-        assert row.reused_from is not None and row.reused_from.execution_id == full["id"]
-        assert row.metadata == {"reused": True}
-    for row in rows.filter(node_name__in=["B", "C"]):
-        assert row.reused_from_id is None and row.output is not None
+    assert sorted(rows.values_list("node_name", flat=True)) == ["B", "C"]
+    assert all(row.output is not None for row in rows)
     assert items(body, "C") == [{"a": "1", "b": "changed", "c": "3"}]
     # a partial run's result equals a full run's of the same definition
     again = run_full(api, wf["id"])
@@ -251,3 +252,66 @@ def test_execute_step_runs_that_node_only_from_stored_or_given_input(
     assert list(body["run_data"]) == ["C"]
     assert items(body, "C") == [{"x": 1, "c": "stepped"}]
     assert step(api, wf["id"], "Nope").status_code == 400
+
+
+@inline
+def test_concurrent_partial_runs_of_one_workflow_do_not_interfere(
+    api: APIClient, owner: Any, wf: dict[str, Any], inline_runs: None
+) -> None:
+    full = run_full(api, wf["id"])
+    before = Execution.objects.get(pk=full["id"])
+    before_rows = list(NodeRun.objects.filter(execution=before).order_by("id").values())
+
+    def one(n: int) -> dict[str, Any]:
+        try:
+            client = APIClient()
+            client.force_authenticate(owner)
+            return run_partial(
+                client,
+                wf["id"],
+                start_node="B",
+                destination_node="D",
+                input_data=[{"n": n}],
+                previous_execution_id=full["id"],
+            )
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        bodies = list(pool.map(one, range(8)))
+
+    assert len({body["id"] for body in bodies}) == 8
+    for n, body in enumerate(bodies):
+        # each run saw its own input only, and reused the same earlier runs
+        assert items(body, "D") == [{"n": n, "b": "2", "c": "3"}]
+        assert ran(body) == {"B", "C", "D"}
+        assert reused(body) == {"Start": full["id"], "A": full["id"]}
+    # the reused execution is left as it was
+    assert list(NodeRun.objects.filter(execution=before).order_by("id").values()) == before_rows
+    assert Execution.objects.get(pk=full["id"]).status == "success"
+
+
+@inline
+def test_a_set_replaced_or_removed_pin_makes_its_node_dirty(
+    api: APIClient, wf: dict[str, Any], inline_runs: None
+) -> None:
+    pin_url = f"/api/workflows/{wf['id']}/nodes/A/pin-data/"
+    assert api.post(pin_url, {"data": [{"pinned": 1}]}, format="json").status_code == 201
+    full = run_full(api, wf["id"])
+    assert items(full, "C") == [{"pinned": 1, "b": "2", "c": "3"}]
+    # nothing changed: everything before the destination is reused, the pinned node too
+    body = run_partial(api, wf["id"], destination_node="C")
+    assert ran(body) == {"C"}
+    assert reused(body) == {"Start": full["id"], "A": full["id"], "B": full["id"]}
+    # a replaced pin: the node emits the new pin and what follows runs again
+    assert api.post(pin_url, {"data": [{"pinned": 2}]}, format="json").status_code == 201
+    body = run_partial(api, wf["id"], destination_node="C", previous_execution_id=full["id"])
+    assert ran(body) == {"A", "B", "C"}
+    assert body["run_data"]["A"][0]["pinned"] is True
+    assert items(body, "C") == [{"pinned": 2, "b": "2", "c": "3"}]
+    # a removed pin: the node runs for real again
+    assert api.delete(pin_url).status_code == 204
+    again = run_partial(api, wf["id"], destination_node="C", previous_execution_id=body["id"])
+    assert ran(again) == {"A", "B", "C"}
+    assert again["run_data"]["A"][0]["pinned"] is False
+    assert items(again, "C") == [{"a": "1", "b": "2", "c": "3"}]

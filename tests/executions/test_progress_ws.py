@@ -146,6 +146,8 @@ async def test_anonymous_and_bad_token_are_refused(api, create_workflow):
         ws = await connect(f"/ws/executions/{execution_id}/progress/{query}")
         assert (await ws.receive_json_from(timeout=5))["code"] == "forbidden"
         assert (await ws.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
+        # Let the consumer finish: one left receiving from the layer can hang the loop's teardown.
+        await ws.disconnect()
     ws = await connect("/ws/progress/")
     await ws.send_json_to({"type": "subscribe_execution", "execution_id": execution_id})
     assert (await ws.receive_json_from(timeout=5))["code"] == "not_found"

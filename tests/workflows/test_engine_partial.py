@@ -24,7 +24,7 @@ from workflows.engine.partial import (
 )
 from workflows.engine.registry import default_registry
 from workflows.engine.runner import WorkflowRunner
-from workflows.engine.state import Items, NodeRunRecord, RunData
+from workflows.engine.state import Items, LazyRunData, NodeRunRecord, RunData, RunSummary
 
 Nodes = list[dict[str, Any]]
 Conns = dict[str, Any]
@@ -465,3 +465,41 @@ def test_partial_run_of_the_last_node_of_a_long_chain_touches_only_that_node() -
     run = run_plan(nodes, conns, partial)
     assert executed(run, full) == ["N499"]
     assert run.json("N499") == [{"a": 1}]
+
+
+# -- lazily fetched run data: the cost follows what runs ------------------------------------------
+def test_lazy_run_data_plans_from_summaries_and_fetches_only_what_feeds_the_run() -> None:
+    names = [f"N{i}" for i in range(50)]
+    nodes = [make_node("T", "manualTrigger"), *(make_node(n, position=(i + 1, 0)) for i, n in enumerate(names))]
+    conns = connect(*pairwise(["T", *names]))
+    full = run_workflow(nodes, conns)
+    stored = full.runner.run_data
+    fetched: list[str] = []
+
+    def fetch(name: str) -> list[NodeRunRecord]:
+        fetched.append(name)
+        return stored[name]
+
+    summaries = {
+        name: [RunSummary(r.run_index, r.execution_index, r.status, True) for r in runs]
+        for name, runs in stored.items()
+    }
+    previous = LazyRunData({}, stored, fetch, summaries)
+    partial = plan(nodes, conns, previous, destination="N49")
+    # planning read summaries only, then the one output that feeds the node that runs
+    assert fetched == ["N48"]
+    assert partial.nodes_to_run == {"N49"}
+    assert partial.reused == {"T", *names[:-1]}
+    assert isinstance(partial.run_data, LazyRunData) and "N10" in partial.run_data
+    runner = WorkflowRunner(
+        nodes=nodes, connections=conns, registry=default_registry(), state=partial.state, run_data=partial.run_data
+    )
+    assert runner.run().status == "success"
+    assert fetched == ["N48"]
+    assert [r.node for r in runner.run_data.fetched()["N49"]] == ["N49"]
+    # reading a reused node's runs fetches them then, once
+    assert partial.run_data["N10"] == stored["N10"] and partial.run_data.get("N10") == stored["N10"]
+    assert fetched == ["N48", "N10"]
+    assert partial.run_data.get("nope") is None and "nope" not in partial.run_data
+    # iterating means everything
+    assert set(partial.run_data) == {"T", *names}

@@ -431,7 +431,7 @@ def test_the_error_names_the_node_the_parameter_and_the_expression() -> None:
         ("={{ x => x }}", "returns a function"),
         ("={{ Math }}", "returns the Math object"),
         ("={{ $('Nowhere').item.json.x }}", "hasn't been executed"),
-        ("={{ $execution.customData.set('k', {}) }}", "must be strings or numbers"),
+        ("={{ $execution.customData.set('k', {}) }}", "must be a string or a number"),
     ],
 )
 def test_errors_raise_expression_error(template: str, message: str) -> None:
@@ -484,12 +484,18 @@ def test_custom_data_is_written_to_the_execution() -> None:
     assert custom == {"user": "Ada Lovelace", "n": "5", "tag": "x"}
     assert ev("={{ $execution.customData.get('n') }}", ctx) == "5"
     assert ev("={{ $execution.customData.getAll() }}", ctx) == custom
-    assert ev("={{ $execution.customData.set('k'.repeat(80), 'v'.repeat(300)) }}", ctx) is None
-    assert custom["k" * 50] == "v" * 255  # n8n's limits: key 50, value 255 characters
-    for i in range(6):
+    # n8n's limits (key 50, value 255 characters, 10 keys) are refused, never truncated: in a
+    # test run (this context's root mode is manual) the expression fails. tests/executions/
+    # test_custom_data.py covers production runs (refused with a warning).
+    with pytest.raises(ExpressionError, match="longer than 50 characters"):
+        ev("={{ $execution.customData.set('k'.repeat(51), 'v') }}", ctx)
+    with pytest.raises(ExpressionError, match="longer than 255 characters"):
+        ev("={{ $execution.customData.set('k', 'v'.repeat(256)) }}", ctx)
+    for i in range(7):
         ev(f"={{{{ $execution.customData.set('extra{i}', 1) }}}}", ctx)
-    with pytest.raises(ExpressionError, match="at most 10 items"):
-        ev("={{ $execution.customData.set('one too many', 1) }}", ctx)
+    with pytest.raises(ExpressionError, match="at most 10 keys"):
+        ev("={{ $execution.customData.set('one_too_many', 1) }}", ctx)
+    assert len(custom) == 10 and "k" not in custom
 
 
 def test_prev_node_and_indices() -> None:

@@ -68,6 +68,24 @@ class StopWorkflowError(NodeError):
     error_type = "StopAndError"
 
 
+class NodeTimeoutError(NodeError):
+    """A node ran longer than its ``timeout`` (or an HTTP call than ``options.timeout``)."""
+
+    error_type = "NodeTimeoutError"
+
+
+class ExecutionCanceledError(NodeError):
+    """The run was asked to stop while a node ran, and the node gave up its work."""
+
+    error_type = "ExecutionCanceled"
+
+
+class ExecutionTimeoutError(NodeError):
+    """The execution ran longer than its ``executionTimeout`` (time spent waiting not counted)."""
+
+    error_type = "ExecutionTimeout"
+
+
 class EndlessLoopError(NodeError):
     """The run exceeded the node-run budget (a cycle that never ends)."""
 

@@ -25,7 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.engine.graph import Edge, Graph
-from workflows.engine.state import ExecutionState, Items, NodeRunRecord, RunData, Source, Task
+from workflows.engine.state import (
+    ExecutionState,
+    Items,
+    LazyRunData,
+    NodeRunRecord,
+    RunData,
+    RunSummary,
+    Source,
+    Task,
+    summarize,
+)
 
 # Node-level settings that change what a node does (n8n's "node settings" tab).
 CONFIG_SETTINGS = (
@@ -72,22 +82,31 @@ class PartialPlan:
 
 
 # -- configuration changes -----------------------------------------------------------------
+def node_config(node: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes a node behave: type, version, parameters and settings (name and position do not)."""
+    return (
+        node.get("type"),
+        node.get("typeVersion"),
+        node.get("parameters") or {},
+        tuple((key, node.get(key)) for key in CONFIG_SETTINGS if node.get(key) is not None),
+    )
+
+
 def node_config_hash(node: Mapping[str, Any]) -> str:
-    """A stable hash of what makes a node behave: type, version, parameters and settings."""
-    config = {
-        "type": node.get("type"),
-        "typeVersion": node.get("typeVersion"),
-        "parameters": node.get("parameters") or {},
-        "settings": {key: node.get(key) for key in CONFIG_SETTINGS if node.get(key) is not None},
-    }
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """A stable hash of :func:`node_config` (for storing or comparing across processes)."""
+    text = json.dumps(node_config(node), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def config_changes(previous_nodes: Iterable[Mapping[str, Any]], nodes: Iterable[Mapping[str, Any]]) -> set[str]:
     """Names of ``nodes`` that are new or whose configuration differs from ``previous_nodes``."""
-    before = {n["name"]: node_config_hash(n) for n in previous_nodes}
-    return {n["name"] for n in nodes if before.get(n["name"]) != node_config_hash(n)}
+    before = {n["name"]: n for n in previous_nodes}
+    changed = set()
+    for node in nodes:
+        old = before.get(node["name"])
+        if old is None or (old is not node and node_config(old) != node_config(node)):
+            changed.add(node["name"])
+    return changed
 
 
 # -- run data ----------------------------------------------------------------------------------
@@ -99,8 +118,12 @@ def last_success(runs: list[NodeRunRecord] | None) -> NodeRunRecord | None:
     return None
 
 
-def _has_error(runs: list[NodeRunRecord] | None) -> bool:
-    return any(record.status == "error" for record in runs or ())
+def _has_error(runs: list[RunSummary]) -> bool:
+    return any(run.status == "error" for run in runs)
+
+
+def _has_success(runs: list[RunSummary]) -> bool:
+    return any(run.status == "success" and run.has_output for run in runs)
 
 
 def _is_webhook(node: Mapping[str, Any]) -> bool:
@@ -134,7 +157,7 @@ def find_trigger(
     return min(
         candidates,
         key=lambda name: (
-            not previous.get(name),
+            not summarize(previous, name),
             name not in pinned,
             not _is_webhook(graph.nodes[name]),
         ),
@@ -170,8 +193,8 @@ def find_dirty(
     """Nodes that must run again: named ones, errored ones, and those without output or pin."""
     dirty = set()
     for name in nodes:
-        runs = previous.get(name)
-        if name in named or _has_error(runs) or (name not in pinned and last_success(runs) is None):
+        runs = summarize(previous, name)
+        if name in named or _has_error(runs) or (name not in pinned and not _has_success(runs)):
             dirty.add(name)
     return dirty
 
@@ -259,15 +282,17 @@ def plan_partial(
     state.destination = destination
     state.destination_mode = destination_mode
     state.node_filter = builder.order
-    reused = builder.reused(destination if destination_mode == "exclusive" else None)
-    state.execution_index = 1 + max((record.execution_index for runs in reused.values() for record in runs), default=-1)
+    reused_names, reused = builder.reused(destination if destination_mode == "exclusive" else None)
+    state.execution_index = 1 + max(
+        (run.execution_index for name in reused_names for run in summarize(previous, name)), default=-1
+    )
     return PartialPlan(
         state=state,
         run_data=reused,
         nodes_to_run=to_run,
         start_nodes=builder.start_nodes,
         pinned_starts=builder.pinned_starts,
-        reused=frozenset(reused),
+        reused=frozenset(reused_names),
         trigger=trigger,
         dirty=dirty,
     )
@@ -401,8 +426,11 @@ class _StateBuilder:
                 inputs[edge.input], sources[edge.input] = delivery
         return Task(name, inputs, sources)
 
-    def reused(self, exclude: str | None) -> RunData:
-        """The previous runs of the clean nodes upstream of the run (new lists, same records).
+    def reused(self, exclude: str | None) -> tuple[list[str], RunData]:
+        """The clean nodes upstream of the run that have stored runs, and those runs.
+
+        The runs are new lists of the same records; from :class:`LazyRunData` they stay lazy,
+        so nothing is fetched for a node the run never reads.
 
         With a destination these are the sub-graph's nodes that do not run; without one, the
         ancestors of the nodes that run. ``exclude`` is an exclusive destination.
@@ -419,7 +447,11 @@ class _StateBuilder:
                 if name not in keep and name not in skip:
                     keep.add(name)
                     todo.extend(graph.parents(name))
-        return {name: list(self.previous[name]) for name in graph.nodes if name in keep and self.previous.get(name)}
+        previous = self.previous
+        names = [name for name in graph.nodes if name in keep and summarize(previous, name)]
+        if isinstance(previous, LazyRunData):
+            return names, previous.subset(names)
+        return names, {name: list(previous[name]) for name in names}
 
 
 def _topological(graph: Graph, names: set[str]) -> list[str]:

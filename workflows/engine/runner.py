@@ -9,17 +9,24 @@ next, and a node's children are taken top to bottom, then left to right, by canv
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from workflows.engine.approval import approval_request, approval_settings
 from workflows.engine.context import Evaluator, ExecutionInfo, NodeContext
-from workflows.engine.errors import EndlessLoopError, NodeError
+from workflows.engine.errors import (
+    EndlessLoopError,
+    ExecutionCanceledError,
+    ExecutionTimeoutError,
+    NodeError,
+    NodeTimeoutError,
+)
 from workflows.engine.expressions import evaluate_template
 from workflows.engine.graph import Edge, Graph
 from workflows.engine.nodes.base import NodeType
 from workflows.engine.registry import NodeRegistry
+from workflows.engine.retry import RetryPolicy
 from workflows.engine.state import (
     ExecutionState,
     Items,
@@ -81,9 +88,23 @@ class _NodePlan:
     execute_once: bool
     always_output: bool
     on_error: str
-    retry_tries: int
-    retry_wait_s: float
+    retry: RetryPolicy | None
+    timeout: float | None  # seconds the node may run
     approval: dict[str, Any] | None  # ``requireApproval``: pause for approval before running
+
+
+class _Plans(dict[str, "_NodePlan"]):
+    """Node plans, each made the first time it is needed."""
+
+    __slots__ = ("_runner",)
+
+    def __init__(self, runner: WorkflowRunner) -> None:
+        super().__init__()
+        self._runner = runner
+
+    def __missing__(self, name: str) -> _NodePlan:
+        plan = self[name] = self._runner.plan(name)
+        return plan
 
 
 class WorkflowRunner:
@@ -103,6 +124,9 @@ class WorkflowRunner:
         max_node_runs: int = DEFAULT_MAX_NODE_RUNS,
         graph: Graph | None = None,
         pinned: Mapping[str, Mapping[str, Any]] | None = None,
+        max_inline_retry_wait: float | None = None,
+        interrupted: Callable[[], bool] | None = None,
+        execution_timeout: float | None = None,
     ) -> None:
         self.graph = graph or Graph(nodes, connections)
         self.registry = registry
@@ -116,10 +140,28 @@ class WorkflowRunner:
         # Pin data: {node: {"ids": {output: pin id}, "outputs": {output: items}}}; such a node
         # is not executed, its output is the pin.
         self.pinned = pinned or {}
-        self._plans = {name: self._plan(node) for name, node in self.graph.nodes.items()}
+        # A retry wait longer than this pauses the run (a timed wait: no worker is held);
+        # ``None`` waits in place whatever the length (hosts without durable waits).
+        self.max_inline_retry_wait = max_inline_retry_wait
+        # The host's stop request, read by nodes while they block (see ``NodeContext.interruptible``).
+        self.interrupted = interrupted
+        # ``executionTimeout`` in seconds of running time (waits do not count): the run ends
+        # ``canceled`` once ``state.active_seconds`` reaches it, a node in flight included.
+        self.execution_timeout = execution_timeout if execution_timeout and execution_timeout > 0 else None
+        self._started: float | None = None  # monotonic start of this call of ``run``
+        self._active_base = state.active_seconds
+        self._deadline: float | None = None  # monotonic time the execution timeout is reached
+        unknown = next((n for n in self.graph.nodes.values() if registry.get(n["type"]) is None), None)
+        if unknown is not None:
+            raise NodeError(f"node {unknown['name']!r} has unknown type {unknown['type']!r}")
+        # Planned on first use: a run that touches a few nodes of a large workflow pays for those.
+        self._plans = _Plans(self)
         self._filter = self._effective_filter()
 
     # -- setup -----------------------------------------------------------------------
+    def plan(self, name: str) -> _NodePlan:
+        return self._plan(self.graph.nodes[name])
+
     def _plan(self, node: Mapping[str, Any]) -> _NodePlan:
         node_type = self.registry.get(node["type"])
         if node_type is None:
@@ -132,12 +174,6 @@ class WorkflowRunner:
             edges.sort(key=lambda e: (-graph.position(e.target)[1], -graph.position(e.target)[0]))
         on_error = node.get("onError") or ("continueRegularOutput" if node.get("continueOnFail") else "stopWorkflow")
         outputs = node_type.output_count(node) + (1 if on_error == "continueErrorOutput" else 0)
-        retry = bool(node.get("retryOnFail"))
-        tries = min(max(int(node.get("maxTries") or 3), 2), 5) if retry else 1
-        # n8n writes `waitBetweenTries || 1000`, which turns an explicit 0 into 1 s; the
-        # setting is documented as "milliseconds to wait", so 0 means no wait here.
-        wait_setting = node.get("waitBetweenTries")
-        wait_ms = min(max(int(1000 if wait_setting is None else wait_setting), 0), 5000) if retry else 0
         return _NodePlan(
             node=node,
             node_type=node_type,
@@ -148,14 +184,20 @@ class WorkflowRunner:
             execute_once=bool(node.get("executeOnce")),
             always_output=bool(node.get("alwaysOutputData")),
             on_error=on_error,
-            retry_tries=tries,
-            retry_wait_s=wait_ms / 1000.0,
+            retry=RetryPolicy.of(node),
+            timeout=float(node["timeout"]) if node.get("timeout") else None,
             approval=_approval_of(node),
         )
 
     def _effective_filter(self) -> set[str] | None:
         state = self.state
         allowed = set(state.node_filter) if state.node_filter is not None else None
+        if state.destination and allowed is not None:
+            # A planned filter (partial run, execute step) lies on the paths to the destination
+            # already: no walk over the workflow, so the run's cost follows what runs.
+            if state.destination_mode != "inclusive":
+                allowed.discard(state.destination)
+            return allowed
         if state.destination:
             upstream = self.graph.ancestors(state.destination)
             if state.destination_mode == "inclusive":
@@ -167,6 +209,32 @@ class WorkflowRunner:
 
     # -- the loop --------------------------------------------------------------------
     def run(self) -> RunResult:
+        self._started = time.monotonic()
+        self._active_base = self.state.active_seconds
+        if self.execution_timeout is not None:
+            self._deadline = self._started + self.execution_timeout - self._active_base
+        try:
+            return self._loop()
+        finally:
+            self._account()
+            self._started = None
+
+    def _account(self) -> None:
+        """Bring ``state.active_seconds`` up to now (called before every checkpoint)."""
+        if self._started is not None:
+            self.state.active_seconds = self._active_base + (time.monotonic() - self._started)
+
+    def _timed_out(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def _timeout_error(self, node: str | None = None) -> dict[str, Any]:
+        error = ExecutionTimeoutError(
+            f"The execution ran longer than its timeout of {self.execution_timeout:g} s and was canceled"
+        ).to_dict(node)
+        error["timeout"] = self.execution_timeout
+        return error
+
+    def _loop(self) -> RunResult:
         state = self.state
         stack = state.stack
         hooks = self.hooks
@@ -186,6 +254,8 @@ class WorkflowRunner:
                 continue
             if hooks.should_stop():
                 return RunResult("canceled", last_node=state.last_node)
+            if self._timed_out():
+                return RunResult("canceled", last_node=state.last_node, error=self._timeout_error())
             result = self._run_task(stack[-1])
             if result is not None:
                 return result
@@ -249,10 +319,10 @@ class WorkflowRunner:
                 outputs = result
                 if plan.always_output and not any(outputs):
                     outputs = [[{"json": {}, "pairedItem": {"item": 0}}], *outputs[1:]]
-        except NodeError as exc:
-            error = exc.to_dict(name)
+        except (ExecutionCanceledError, ExecutionTimeoutError) as exc:
+            return self._interrupted(task, plan, exc, run_index, execution_index, start_time, started, metadata)
         except Exception as exc:  # a node's bug must fail the node, never the worker
-            error = {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__, "node": name}
+            error = _error_of(exc, name)
         status = "success"
         if error is not None:
             if fatal or plan.on_error == "stopWorkflow" or plan.disabled:
@@ -283,12 +353,57 @@ class WorkflowRunner:
             return RunResult("error", last_node=name, error=error)
         return None
 
+    def _interrupted(
+        self,
+        task: Task,
+        plan: _NodePlan,
+        exc: NodeError,
+        run_index: int,
+        execution_index: int,
+        start_time: float,
+        started: float,
+        metadata: dict[str, Any],
+    ) -> RunResult:
+        """A node given up because the run was stopped or timed out: the run ends ``canceled``.
+
+        The node's run is recorded ``canceled`` and its task goes back on the stack, so the saved
+        state says it is still to run (a retry of the execution runs it).
+        """
+        name = task.node
+        error = self._timeout_error(name) if isinstance(exc, ExecutionTimeoutError) else exc.to_dict(name)
+        record = NodeRunRecord(
+            node=name,
+            node_type=plan.node["type"],
+            run_index=run_index,
+            execution_index=execution_index,
+            status="canceled",
+            start_time=start_time,
+            execution_time_ms=(time.perf_counter() - started) * 1000.0,
+            source=task.source,
+            output=None,
+            error=error,
+            metadata=metadata,
+        )
+        self._store(record)
+        task.run_index = None
+        task.resume = None
+        self.state.stack.append(task)
+        self.state.last_node = name
+        self.hooks.node_finished(record, self)
+        return RunResult("canceled", last_node=name, error=error)
+
     def _execute(
         self, plan: _NodePlan, task: Task, run_index: int, metadata: dict[str, Any]
     ) -> list[Items] | PauseRequest:
         inputs = task.inputs
         if plan.execute_once:
             inputs = [items[:1] if items else items for items in inputs]
+        resume = task.resume
+        # A retry continued after a long wait: the node runs afresh, its earlier tries counted.
+        retried: dict[str, Any] | None = resume.get("retry") if resume else None
+        if retried is not None:
+            self._sleep_until(resume.get("not_before") if resume else None)
+            resume = None
         ctx = NodeContext(
             plan.node,
             inputs,
@@ -297,34 +412,87 @@ class WorkflowRunner:
             self.execution,
             self.run_data,
             self.state.custom_data,
-            task.resume,
+            resume,
             self.evaluator,
             metadata,
         )
-        tries = plan.retry_tries
-        attempt = 0
+        ctx.interrupted = self.interrupted
+        policy = plan.retry
+        errors: list[dict[str, Any]] = list((retried or {}).get("errors") or [])
+        attempt = len(errors)
         while True:
             attempt += 1
+            node_deadline = time.monotonic() + plan.timeout if plan.timeout else None
+            deadlines = [d for d in (node_deadline, self._deadline) if d is not None]
+            ctx.deadline = min(deadlines) if deadlines else None
             try:
+                if self._timed_out():
+                    raise ExecutionTimeoutError("The execution timed out")
                 result = plan.node_type.execute(ctx)
+                if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+                    raise NodeTimeoutError(f"The node ran longer than its timeout of {plan.timeout:g} s")
+            except ExecutionCanceledError:
+                raise
             except Exception as exc:
-                if attempt >= tries:
-                    if attempt > 1:
-                        metadata["tries"] = attempt
+                if self._timed_out():
+                    # Whatever the node reported, the execution's timeout ended it: no retry, no
+                    # error output.
+                    raise ExecutionTimeoutError("The execution timed out") from exc
+                error = _error_of(exc, plan.node["name"])
+                last = policy is None or attempt >= policy.tries or not policy.retryable(error)
+                if attempt > 1 or errors:
+                    metadata["tries"] = attempt
+                if last or policy is None:
+                    if errors:
+                        metadata["try_errors"] = errors
                     raise
-                metadata.setdefault("try_errors", []).append(
-                    {"attempt": attempt, "message": str(exc), "type": getattr(exc, "error_type", type(exc).__name__)}
+                delay = policy.delay(attempt, error)
+                errors.append(
+                    {
+                        "attempt": attempt,
+                        "message": error["message"],
+                        "type": error["type"],
+                        **({"http_code": error["http_code"]} if "http_code" in error else {}),
+                        "at": time.time(),
+                        "wait_s": round(delay, 3),
+                    }
                 )
-                if plan.retry_wait_s:
-                    time.sleep(plan.retry_wait_s)
+                metadata["try_errors"] = errors
+                if self.max_inline_retry_wait is not None and delay > self.max_inline_retry_wait:
+                    gate = bool(task.resume and task.resume.get("gate")) or plan.approval is not None
+                    return PauseRequest(
+                        plan.node["name"],
+                        "time",
+                        run_index,
+                        due_at=time.time() + delay,
+                        metadata={"retry": {"errors": errors}, "gate": gate},
+                    )
+                if not self._sleep(delay):
+                    if self._timed_out():
+                        raise ExecutionTimeoutError("The execution timed out") from exc
+                    raise
                 continue
             if attempt > 1:
                 metadata["tries"] = attempt
+                metadata["try_errors"] = errors
             if isinstance(result, PauseRequest):
                 return result
             while len(result) < plan.output_count:
                 result.append([])
             return result
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless the run is asked to stop or times out meanwhile (→ ``False``)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.hooks.should_stop() or self._timed_out():
+                return False
+            time.sleep(min(left, 0.1))
+        return True
+
+    def _sleep_until(self, epoch: float | None) -> None:
+        if epoch is not None and epoch > time.time():
+            self._sleep(epoch - time.time())
 
     def _error_outputs(self, plan: _NodePlan, task: Task, error: dict[str, Any]) -> list[Items]:
         items = (task.inputs[0] if task.inputs else None) or [{"json": {}}]
@@ -424,6 +592,7 @@ class WorkflowRunner:
         return self._plans[node].node_type.side_effects
 
     def state_dict(self) -> dict[str, Any]:
+        self._account()
         return self.state.to_dict(self.run_data)
 
 
@@ -449,3 +618,10 @@ def start_state(
         destination_mode=destination_mode,
         node_filter=node_filter,
     )
+
+
+def _error_of(exc: BaseException, node: str) -> dict[str, Any]:
+    """A node's failure as stored on its run (and matched by retry policies)."""
+    if isinstance(exc, NodeError):
+        return exc.to_dict(node)
+    return {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__, "node": node}

@@ -8,8 +8,9 @@ checkpoint costs the size of the frontier's *metadata*, not of its items.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from workflows.engine.errors import StateError
 
@@ -54,6 +55,124 @@ class NodeRunRecord:
 RunData = dict[str, list[NodeRunRecord]]
 
 
+class RunSummary(NamedTuple):
+    """What a planner needs to know of a stored run without fetching its items."""
+
+    run_index: int
+    execution_index: int
+    status: str
+    has_output: bool
+
+
+class LazyRunData(RunData):
+    """Run data whose stored runs are fetched per node on first use.
+
+    ``loaded`` is in memory; the runs of the ``pending`` nodes are fetched by ``load(name)`` the
+    first time they are read (``[]``, ``get``, ``in``, ``setdefault``), so a run that touches a
+    few stored outputs costs a few fetches, not the whole workflow's. ``summaries`` (optional)
+    describe pending runs without fetching them. Iterating or sizing fetches everything.
+    """
+
+    __slots__ = ("_load", "_pending", "_summaries")
+
+    def __init__(
+        self,
+        loaded: Mapping[str, list[NodeRunRecord]],
+        pending: Iterable[str],
+        load: Callable[[str], list[NodeRunRecord]],
+        summaries: Mapping[str, list[RunSummary]] | None = None,
+    ) -> None:
+        super().__init__(loaded)
+        self._pending = {name for name in pending if not dict.__contains__(self, name)}
+        self._load = load
+        self._summaries: Mapping[str, list[RunSummary]] = summaries or {}
+
+    def __missing__(self, name: str) -> list[NodeRunRecord]:
+        if name not in self._pending:
+            raise KeyError(name)
+        self._pending.discard(name)
+        runs = self._load(name)
+        dict.__setitem__(self, name, runs)
+        return runs
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self._pending
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else super().setdefault(name, default)
+
+    def fetch_all(self) -> None:
+        for name in list(self._pending):
+            self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.fetch_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        return dict.__len__(self) + len(self._pending)
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        self.fetch_all()
+        return dict.keys(self)
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self.fetch_all()
+        return dict.values(self)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self.fetch_all()
+        return dict.items(self)
+
+    def known(self) -> set[str]:
+        """Every node with runs here, fetched or not (fetches nothing)."""
+        return set(super().keys()) | self._pending
+
+    def fetched(self) -> RunData:
+        """The runs in memory (a copy of the mapping; fetches nothing)."""
+        return dict(dict.items(self))
+
+    def summary(self, name: str) -> list[RunSummary]:
+        if super().__contains__(name):
+            return _summaries(super().__getitem__(name))
+        if name in self._pending and name in self._summaries:
+            return list(self._summaries[name])
+        return _summaries(self.get(name) or [])
+
+    def subset(self, names: Iterable[str]) -> LazyRunData:
+        """The runs of ``names`` only, sharing the fetched records and the loader."""
+        wanted = {name for name in names if name in self}
+        fetched = self.fetched()
+        return LazyRunData(
+            {name: list(fetched[name]) for name in wanted if name in fetched},
+            wanted & self._pending,
+            self._load,
+            {name: self._summaries[name] for name in wanted if name in self._summaries},
+        )
+
+
+def _summaries(runs: Iterable[NodeRunRecord]) -> list[RunSummary]:
+    return [RunSummary(r.run_index, r.execution_index, r.status, r.output is not None) for r in runs]
+
+
+def summarize(run_data: RunData, name: str) -> list[RunSummary]:
+    """A node's runs described without fetching their items (see :class:`LazyRunData`)."""
+    if isinstance(run_data, LazyRunData):
+        return run_data.summary(name)
+    return _summaries(run_data.get(name) or [])
+
+
+def fetched_runs(run_data: RunData) -> RunData:
+    """The runs already in memory (everything for plain run data)."""
+    return run_data.fetched() if isinstance(run_data, LazyRunData) else run_data
+
+
 @dataclass(slots=True)
 class PauseRequest:
     """A node asks the run to stop here and continue later (wait, approval, sub-workflow)."""
@@ -81,6 +200,8 @@ class ExecutionState:
     custom_data: dict[str, Any] = field(default_factory=dict)
     pause: dict[str, Any] | None = None
     pause_sequence: int = 0
+    # Seconds the run has spent running (not waiting): what ``executionTimeout`` is measured on.
+    active_seconds: float = 0.0
 
     # -- serialisation ---------------------------------------------------------------
     def to_dict(self, run_data: RunData) -> dict[str, Any]:
@@ -97,6 +218,7 @@ class ExecutionState:
             "custom_data": self.custom_data,
             "pause": self.pause,
             "pause_sequence": self.pause_sequence,
+            "active_seconds": round(self.active_seconds, 3),
         }
 
     @classmethod
@@ -118,6 +240,7 @@ class ExecutionState:
                 custom_data=dict(data.get("custom_data") or {}),
                 pause=data.get("pause"),
                 pause_sequence=int(data.get("pause_sequence") or 0),
+                active_seconds=float(data.get("active_seconds") or 0.0),
             )
         except StateError:
             raise

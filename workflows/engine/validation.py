@@ -14,6 +14,8 @@ from workflows.engine.approval import approval_settings
 from workflows.engine.errors import ParameterError, WorkflowValidationError
 from workflows.engine.nodes.base import NodeType
 from workflows.engine.registry import NodeRegistry
+from workflows.engine.retry import ExecutionRetry, check_policy
+from workflows.engine.subworkflows import CALLER_POLICIES
 
 ON_ERROR = ("stopWorkflow", "continueRegularOutput", "continueErrorOutput")
 MAX_NODES = 5000
@@ -23,7 +25,7 @@ _BOOL_FIELDS = ("disabled", "retryOnFail", "alwaysOutputData", "executeOnce", "c
 _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "executionOrder": (str,),
     "errorWorkflow": (str, int),
-    "saveManualExecutions": (bool,),
+    "saveManualExecutions": (bool, str),
     "saveDataErrorExecution": (str,),
     "saveDataSuccessExecution": (str,),
     "saveExecutionProgress": (bool, str),
@@ -33,6 +35,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "callerIds": (str,),
     "allowPinDataInProduction": (bool,),
     "errorWorkflowOnManual": (bool,),
+    "concurrencyLimit": (int,),
 }
 
 
@@ -139,6 +142,11 @@ def _validate_nodes(nodes: Any, registry: NodeRegistry, errs: _Errors) -> list[d
                     approval_settings(node["requireApproval"], "")
                 except ParameterError as exc:
                     errs.add(f"{where}.requireApproval.{exc.parameter}", f"{label}: {exc.message}")
+        if "retryPolicy" in node and node["retryPolicy"] is not None:
+            try:
+                check_policy(node["retryPolicy"])
+            except ParameterError as exc:
+                errs.add(f"{where}.{exc.parameter}", f"{label}: {exc.message}")
         if "timeout" in node and (not _is_number(node["timeout"]) or node["timeout"] <= 0):
             errs.add(f"{where}.timeout", f"{label}: timeout must be a number of seconds > 0")
         for key in ("notes", "id", "webhookId"):
@@ -260,6 +268,25 @@ def _validate_settings(settings: Any, errs: _Errors) -> dict[str, Any]:
             and (not isinstance(settings[key], kinds) or (bool not in kinds and isinstance(settings[key], bool)))
         ):
             errs.add(f"settings.{key}", f"has the wrong type ({type(settings[key]).__name__})")
+    # n8n's saving settings; "DEFAULT" (n8n's editor writes it) means the instance default.
+    for key in ("saveDataErrorExecution", "saveDataSuccessExecution"):
+        if isinstance(settings.get(key), str) and settings[key] not in ("all", "none", "DEFAULT"):
+            errs.add(f"settings.{key}", "must be `all`, `none` or `DEFAULT`")
+    for key in ("saveManualExecutions", "saveExecutionProgress"):
+        if isinstance(settings.get(key), str) and settings[key] != "DEFAULT":
+            errs.add(f"settings.{key}", "has the wrong type (str): must be true, false or `DEFAULT`")
+    timeout: Any = settings.get("executionTimeout")
+    if _is_number(timeout) and timeout != -1 and timeout <= 0:
+        errs.add("settings.executionTimeout", "must be a positive number of seconds, or -1 for none")
+    limit = settings.get("concurrencyLimit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit < 0:
+        errs.add("settings.concurrencyLimit", "must be a whole number ≥ 0 (0: no limit of its own)")
     if settings.get("executionOrder") not in (None, "v0", "v1"):
         errs.add("settings.executionOrder", "must be `v0` or `v1`")
+    if settings.get("callerPolicy") not in (None, *CALLER_POLICIES):
+        errs.add("settings.callerPolicy", f"must be one of {', '.join(CALLER_POLICIES)}")
+    try:
+        ExecutionRetry.of(settings.get("executionRetry"))
+    except ParameterError as exc:
+        errs.add(f"settings.{exc.parameter}", exc.message)
     return dict(settings)

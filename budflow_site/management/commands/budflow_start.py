@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("BUDFLOW_PORT", "8000")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from executions.services.pruning import prune_schedule_ensure
+
+        prune_schedule_ensure()  # the pruning task's interval follows BUDFLOW_PRUNE_INTERVAL_MINUTES
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {

@@ -2,7 +2,7 @@
 
 It resumes due waits and fires due Schedule Triggers on time (sleeping until the earliest one instead of polling on
 a coarse tick), sweeps expired execution leases, re-queues executions no worker claimed and
-cancels test webhooks nobody called. Several timer processes may run: every claim is a
+cancels test webhooks nobody called and deletes unsaved manual runs. Several timer processes may run: every claim is a
 compare-and-set or a ``skip_locked`` lock.
 
 Continuations of due waits run here, in a pool of threads, for up to
@@ -24,14 +24,22 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from executions.services.concurrency import concurrency_start_queued
 from executions.services.pauses import pauses_fire_due, pauses_next_due
+from executions.services.pruning import prune_unsaved
 from executions.services.schedules import schedules_fire_due, schedules_next_due
-from executions.services.sweeper import expire_webhook_listeners, requeue_unclaimed, sweep_expired_leases
+from executions.services.subworkflow_waits import subworkflows_settle_stale
+from executions.services.sweeper import (
+    expire_webhook_listeners,
+    requeue_unclaimed,
+    start_due,
+    sweep_expired_leases,
+)
 from executions.services.worker import execution_run
 
 
 class Command(BaseCommand):
-    help = "Run BudFlow's timer loop (schedules, lease sweeper, lost tasks, test webhook expiry)."
+    help = "Run BudFlow's timer loop (schedules, lease sweeper, lost tasks, test webhook expiry, unsaved manual runs)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Run one pass and exit.")
@@ -63,10 +71,14 @@ class Command(BaseCommand):
             try:
                 pauses_fire_due(dispatch=dispatch if budget > 0 else None)
                 schedules_fire_due()
+                start_due()
                 if time.monotonic() - last_sweep >= sweep_every:
                     sweep_expired_leases()
                     requeue_unclaimed()
+                    concurrency_start_queued()
                     expire_webhook_listeners()
+                    prune_unsaved()
+                    subworkflows_settle_stale()
                     last_sweep = time.monotonic()
                 dues = [d for d in (pauses_next_due(), schedules_next_due()) if d is not None]
                 next_due = min(dues) if dues else None

@@ -7,10 +7,12 @@ an output item's ``pairedItem`` names the input item it came from, and the run r
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from workflows.engine.custom_data import CustomDataError, custom_data_set
 from workflows.engine.expressions import limits
 from workflows.engine.expressions.dates import now, today
 from workflows.engine.expressions.errors import Abort, JSError
@@ -22,10 +24,6 @@ if TYPE_CHECKING:
     from workflows.engine.state import NodeRunRecord
 
 Item = dict[str, Any]
-
-CUSTOM_DATA_MAX_KEYS = 10
-CUSTOM_DATA_MAX_KEY = 50
-CUSTOM_DATA_MAX_VALUE = 255
 
 
 def current_item(rt: Runtime) -> Item:
@@ -311,7 +309,10 @@ class InputProxy(HostObject):
 
 
 class CustomData(HostObject):
-    """``$execution.customData``: read and write the execution's custom data (strings, as n8n)."""
+    """``$execution.customData``: read and write the execution's custom data (strings, as n8n).
+
+    Writes go through :func:`~workflows.engine.custom_data.custom_data_set` (n8n's limits).
+    """
 
     __slots__ = ()
     type_name = "customData"
@@ -324,25 +325,27 @@ class CustomData(HostObject):
         if key == "getAll":
             return dict(data)
         if key == "set":
-            _store(data, arg(args, 0), arg(args, 1))
+            _set(rt, [(_key(arg(args, 0)), arg(args, 1))])
             return UNDEFINED
         if key == "setAll":
             values = arg(args, 0)
             if type(values) is not dict:
                 raise Abort("$execution.customData.setAll() expects an object")
-            for k, v in values.items():
-                _store(data, k, v)
+            _set(rt, list(values.items()))
             return UNDEFINED
         raise JSError(f"$execution.customData.{key} is not a function")
 
 
-def _store(data: dict[str, Any], key: Any, value: Any) -> None:
-    if type(key) not in (str, int, float) or type(value) not in (str, int, float):
-        raise Abort("custom data keys and values must be strings or numbers")
-    name = to_string(key)[:CUSTOM_DATA_MAX_KEY]
-    if name not in data and len(data) >= CUSTOM_DATA_MAX_KEYS:
-        raise Abort(f"custom data can hold at most {CUSTOM_DATA_MAX_KEYS} items")
-    data[name] = to_string(value)[:CUSTOM_DATA_MAX_VALUE]
+def _set(rt: Runtime, entries: list[tuple[Any, Any]]) -> None:
+    try:
+        custom_data_set(rt.ctx, entries)
+    except CustomDataError as exc:  # a test run: fail with the expression named
+        raise Abort(exc.message) from None
+
+
+def _key(key: Any) -> Any:
+    # A number key becomes its text, as a JavaScript property name would.
+    return to_string(key) if type(key) in (int, float) else key
 
 
 class ExecutionProxy(HostObject):
@@ -357,7 +360,7 @@ class ExecutionProxy(HostObject):
         if key == "id":
             return info.execution_id
         if key == "mode":
-            return "test" if info.root_mode in ("manual", "test") else "production"
+            return info.n8n_mode
         if key in ("resumeUrl", "resumeFormUrl"):
             return info.resume_url
         if key == "customData":
@@ -472,13 +475,31 @@ def _env(rt: Runtime) -> Any:
 
 
 def _vars(rt: Runtime) -> Any:
-    extra = rt.ctx.execution.extra
-    values = extra.get("vars") if isinstance(extra, dict) else None
-    return values if isinstance(values, dict) else {}
+    """Instance variables, overlaid with the variables a calling workflow passed (a sub-workflow).
+
+    A copy: expressions cannot assign, and a value handed to a node must not alias the source.
+    """
+    info = rt.ctx.execution
+    passed = info.extra.get("vars") if isinstance(info.extra, dict) else None
+    return {**info.loaded("variables"), **(passed if isinstance(passed, dict) else {})}
+
+
+def _static_data(rt: Runtime, args: list[Any]) -> Any:
+    """``$getWorkflowStaticData('global' | 'node')``: a read-only copy (n8n's keys ``global``, ``node:<name>``)."""
+    kind = arg(args, 0)
+    if kind == "global":
+        key = "global"
+    elif kind == "node":
+        key = f"node:{rt.ctx.name}"
+    else:
+        raise Abort("$getWorkflowStaticData() takes 'global' or 'node'")
+    value = rt.ctx.execution.loaded("static_data").get(key)
+    return copy.deepcopy(value) if isinstance(value, dict) else {}
 
 
 DOLLAR = NativeFunction("$", _dollar)
 ITEMS = NativeFunction("$items", _items)
+STATIC_DATA = NativeFunction("$getWorkflowStaticData", _static_data)
 
 DATA_VARIABLES: dict[str, Callable[[Runtime], Any]] = {
     "$json": read_json,
@@ -499,6 +520,11 @@ DATA_VARIABLES: dict[str, Callable[[Runtime], Any]] = {
     "$thisItem": current_item,
     "$mode": lambda rt: rt.ctx.execution.mode,
     "$vars": _vars,
+    "$getWorkflowStaticData": lambda rt: STATIC_DATA,
+    # Sub-workflows (read-only: no expression method mutates its input).
+    "$parent": lambda rt: rt.ctx.execution.parent,
+    "$depth": lambda rt: rt.ctx.execution.depth,
+    "$stack": lambda rt: rt.ctx.execution.stack,
     "$now": now,
     "$today": today,
     "$env": _env,

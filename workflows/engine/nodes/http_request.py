@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import json
 import socket
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from workflows.engine.context import NodeContext
-from workflows.engine.errors import NodeError, ParameterError
+from workflows.engine.errors import NodeError, NodeTimeoutError, ParameterError
 from workflows.engine.items import set_path
 from workflows.engine.nodes.base import NodeType, require_choice, require_type
 from workflows.engine.registry import registry
@@ -82,10 +83,8 @@ class HttpError(NodeError):
     error_type = "NodeApiError"
 
 
-class HttpTimeoutError(NodeError):
-    """The server did not answer within ``options.timeout``."""
-
-    error_type = "NodeTimeoutError"
+class HttpTimeoutError(NodeTimeoutError):
+    """The server did not answer within ``options.timeout`` (or the node's ``timeout``)."""
 
 
 def _is_expr(value: Any) -> bool:
@@ -317,8 +316,15 @@ def _accept(response_format: str) -> str:
     return "application/json,text/html,application/xhtml+xml,application/xml,text/*;q=0.9, image/*;q=0.8, */*;q=0.7"
 
 
-def _send(client: httpx.Client, request: _Request, i: int) -> httpx.Response:
+def _send(client: httpx.Client, request: _Request, i: int, time_left: float | None = None) -> httpx.Response:
     timeout = request.timeout_ms / 1000.0
+    # The node's own timeout aborts the call too (reported as the node timing out).
+    node_bound = time_left is not None and time_left < timeout
+    if node_bound:
+        assert time_left is not None
+        if time_left <= 0:
+            raise HttpTimeoutError("The node ran longer than its timeout", item_index=i)
+        timeout = time_left
     try:
         url = httpx.URL(request.url)
     except httpx.InvalidURL as exc:
@@ -338,6 +344,10 @@ def _send(client: httpx.Client, request: _Request, i: int) -> httpx.Response:
             follow_redirects=request.follow_redirects,
         )
     except httpx.TimeoutException as exc:
+        if node_bound:
+            raise HttpTimeoutError(
+                "The node ran longer than its timeout: the HTTP call was aborted", item_index=i
+            ) from exc
         raise HttpTimeoutError(
             "The connection timed out, consider setting the 'Retry on Fail' option in the node settings",
             description=f"timeout of {request.timeout_ms:g}ms exceeded",
@@ -482,7 +492,12 @@ class HttpRequest(NodeType):
                             event_hooks={"request": [_guard_request]},
                         )
                     )
-                response = _send(clients[key], request, i)
+                client = clients[key]
+                # A stop request or the deadline aborts the call in flight: closing the client
+                # drops its connections, and the node gives up at once.
+                response = ctx.interruptible(
+                    functools.partial(_send, client, request, i, ctx.time_left()), abort=client.close
+                )
                 if response.status_code >= 400 and not request.response.get("neverError", False):
                     _raise_for_status(response, i)
                 out.extend(_to_items(response, request.response, i))
