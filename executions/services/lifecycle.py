@@ -16,11 +16,10 @@ from executions.events import events_record, execution_event_data
 from executions.models import Execution, version_snapshot
 from executions.queue import enqueue_execution
 from executions.services.concurrency import concurrency_admits, concurrency_release_on_commit, is_limited
-from executions.services.errors import error_workflow_on_commit
+from executions.services.ending import execution_end
 from executions.services.pauses import pause_record, pauses_cancel
 from executions.services.subworkflow_waits import (
     subworkflow_children_stop,
-    subworkflow_ended_on_commit,
     subworkflow_settle,
 )
 from executions.transitions import set_status
@@ -195,18 +194,7 @@ def execution_finish(*, execution_id: int, worker_id: str, status: str, error: d
         execution = Execution.objects.select_for_update().filter(pk=execution_id, lease_owner=worker_id).first()
         if execution is None or execution.status != ExecutionStatus.RUNNING:
             return False
-        set_status(execution, status)
-        execution.error = error
-        execution.stopped_at = now
-        execution.lease_owner = ""
-        execution.lease_expires_at = None
-        execution.save(update_fields=["status", "error", "stopped_at", "lease_owner", "lease_expires_at"])
-        events_record(execution_id=execution.pk, events=[("execution_finished", execution_event_data(execution), now)])
-        if status == ExecutionStatus.SUCCESS and execution.retry_of_id is not None:
-            Execution.objects.filter(pk=execution.retry_of_id).update(retry_success=execution)
-        error_workflow_on_commit(execution=execution)
-        subworkflow_ended_on_commit(execution=execution)
-        concurrency_release_on_commit(execution=execution)
+        execution_end(execution, status, error, now)
     return True
 
 
@@ -269,18 +257,13 @@ def execution_stop(*, execution: Execution, reason: str = "The execution was can
             return locked
         if locked.status == ExecutionStatus.WAITING:
             pauses_cancel(execution=locked)
-        set_status(locked, ExecutionStatus.CANCELED)
-        locked.cancel_requested = True
-        locked.stopped_at = now
-        locked.lease_owner = ""
-        locked.lease_expires_at = None
-        locked.error = {"message": reason, "type": "ExecutionCanceled"}
-        locked.save(
-            update_fields=["status", "cancel_requested", "stopped_at", "lease_owner", "lease_expires_at", "error"]
+        execution_end(
+            locked,
+            ExecutionStatus.CANCELED,
+            {"message": reason, "type": "ExecutionCanceled"},
+            now,
+            cancel_requested=True,
         )
-        events_record(execution_id=locked.pk, events=[("execution_finished", execution_event_data(locked), now)])
-        subworkflow_ended_on_commit(execution=locked)
-        concurrency_release_on_commit(execution=locked)
     return locked
 
 

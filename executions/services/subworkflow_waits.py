@@ -41,7 +41,8 @@ from executions.choices import (
     SubWorkflowStatus,
 )
 from executions.models import Execution, ExecutionPause, NodeRun, SubWorkflowExecution
-from workflows.engine.state import NodeRunRecord, RunData
+from executions.services.rundata import records_of
+from workflows.engine.state import RunData
 from workflows.engine.subworkflows import WAITING, SubWorkflowOutcome, select_output
 from workflows.errors import Conflict, NotFound
 
@@ -90,24 +91,7 @@ def child_runs(execution_id: int, nodes: list[str] | None) -> RunData:
     rows = NodeRun.objects.filter(execution_id=execution_id)
     if nodes is not None:
         rows = rows.filter(node_name__in=[n for n in nodes if n])
-    run_data: RunData = {}
-    for row in rows.order_by("execution_index"):
-        run_data.setdefault(row.node_name, []).append(
-            NodeRunRecord(
-                node=row.node_name,
-                node_type=row.node_type,
-                run_index=row.run_index,
-                execution_index=row.execution_index,
-                status=row.status,
-                start_time=row.started_at.timestamp(),
-                execution_time_ms=row.execution_time_ms,
-                source=row.source,
-                output=row.output,
-                error=row.error,
-                metadata=row.metadata or {},
-            )
-        )
-    return run_data
+    return records_of(rows.order_by("execution_index"))
 
 
 def _config_result(child: Execution, config: Mapping[str, Any]) -> Result:

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from executions.choices import ExecutionStatus
 from executions.events import events_record, execution_event_data
 from executions.models import Execution
 from executions.queue import enqueue_execution
-from executions.services.concurrency import concurrency_release_on_commit
-from executions.services.errors import error_workflow_on_commit
-from executions.services.subworkflow_waits import subworkflow_ended_on_commit
-from executions.transitions import set_status
+from executions.services.ending import execution_end
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +44,14 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
         for execution in due:
             if execution.cancel_requested:
                 canceled = {"message": "The execution was canceled", "type": "ExecutionCanceled"}
-                _end(execution, ExecutionStatus.CANCELED, canceled, now)
+                execution_end(execution, ExecutionStatus.CANCELED, canceled, now)
                 continue
             if execution.recoveries >= conf["MAX_RECOVERIES"]:
                 error = {
                     "message": f"The worker running this execution stopped {execution.recoveries + 1} times",
                     "type": "WorkerCrashed",
                 }
-                _end(execution, ExecutionStatus.CRASHED, error, now)
+                execution_end(execution, ExecutionStatus.CRASHED, error, now)
                 continue
             execution.recoveries += 1
             execution.lease_owner = ""
@@ -73,54 +69,30 @@ def sweep_expired_leases(*, limit: int = 100) -> list[int]:
     return recovered
 
 
-def _end(execution: Execution, status: str, error: dict[str, Any], now: datetime) -> None:
-    """End a locked execution nobody runs any more, with its event and what follows an end."""
-    set_status(execution, status)
-    execution.stopped_at = now
-    execution.error = error
-    execution.lease_owner = ""
-    execution.lease_expires_at = None
-    execution.save(update_fields=["status", "stopped_at", "error", "lease_owner", "lease_expires_at"])
-    events_record(execution_id=execution.pk, events=[("execution_finished", execution_event_data(execution), now)])
-    error_workflow_on_commit(execution=execution)
-    subworkflow_ended_on_commit(execution=execution)
-    concurrency_release_on_commit(execution=execution)
-
-
 def requeue_unclaimed(*, limit: int = 100) -> list[int]:
     """Re-queue ``new`` executions no worker claimed in time (a broker can drop tasks)."""
-    conf = settings.BUDFLOW
-    now = timezone.now()
-    cutoff = now - timedelta(seconds=conf["UNCLAIMED_REQUEUE_SECONDS"])
-    requeued: list[int] = []
-    with transaction.atomic():
-        due = _locked_due(
-            Execution.objects.filter(
-                status=ExecutionStatus.NEW, cancel_requested=False, enqueued_at__lt=cutoff, held_at__isnull=True
-            )
-        ).order_by("enqueued_at")[:limit]
-        for execution in due:
-            Execution.objects.filter(pk=execution.pk).update(enqueued_at=now)
-            requeued.append(execution.pk)
-            transaction.on_commit(partial(enqueue_execution, execution.pk))
-    return requeued
+    cutoff = timezone.now() - timedelta(seconds=settings.BUDFLOW["UNCLAIMED_REQUEUE_SECONDS"])
+    return _queue_new(Q(enqueued_at__lt=cutoff, held_at__isnull=True), "enqueued_at", limit)
 
 
 def start_due(*, limit: int = 200) -> list[int]:
     """Queue ``new`` executions whose start was deferred (automatic retries) once they are due."""
+    return _queue_new(Q(enqueued_at__isnull=True, wait_till__lte=timezone.now()), "wait_till", limit)
+
+
+def _queue_new(condition: Q, order: str, limit: int) -> list[int]:
+    """Queue the ``new`` executions matching ``condition`` (oldest ``order`` first), after the commit."""
     now = timezone.now()
-    started: list[int] = []
+    queued: list[int] = []
     with transaction.atomic():
         due = _locked_due(
-            Execution.objects.filter(
-                status=ExecutionStatus.NEW, cancel_requested=False, enqueued_at__isnull=True, wait_till__lte=now
-            )
-        ).order_by("wait_till")[:limit]
+            Execution.objects.filter(condition, status=ExecutionStatus.NEW, cancel_requested=False)
+        ).order_by(order)[:limit]
         for execution in due:
             Execution.objects.filter(pk=execution.pk).update(enqueued_at=now)
-            started.append(execution.pk)
+            queued.append(execution.pk)
             transaction.on_commit(partial(enqueue_execution, execution.pk))
-    return started
+    return queued
 
 
 def expire_webhook_listeners() -> list[int]:

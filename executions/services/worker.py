@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -19,13 +19,14 @@ from executions.resume_urls import resume_url
 from executions.selectors import run_index
 from executions.services.lifecycle import execution_claim, execution_finish, execution_release, execution_wait
 from executions.services.recorder import DbRecorder, Heartbeat, LeaseLost
+from executions.services.rundata import records_of
 from executions.services.subworkflows import is_inline_child, subworkflow_info
 from pindata.selectors import active_pins
 from workflows.engine.context import ExecutionInfo
 from workflows.engine.errors import StateError
 from workflows.engine.registry import default_registry
 from workflows.engine.runner import RunResult, WorkflowRunner
-from workflows.engine.state import ExecutionState, LazyRunData, NodeRunRecord, RunData, RunSummary
+from workflows.engine.state import ExecutionState, LazyRunData, NodeRunRecord, RunSummary
 from workflows.selectors import workflow_static_data
 from workflows.variables import variables_map
 
@@ -36,41 +37,11 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _records(rows: Iterable[NodeRun], reused_from: int | None = None) -> RunData:
-    """Stored rows (in execution order) in the engine's shape, each node's runs by run index."""
-    run_data: RunData = {}
-    for row in rows:
-        metadata = dict(row.metadata or {})
-        if reused_from is not None:
-            metadata["reused_from"] = reused_from
-        runs = run_data.setdefault(row.node_name, [])
-        record = NodeRunRecord(
-            node=row.node_name,
-            node_type=row.node_type,
-            run_index=row.run_index,
-            execution_index=row.execution_index,
-            status=row.status,
-            start_time=row.started_at.timestamp(),
-            execution_time_ms=row.execution_time_ms,
-            source=row.source,
-            output=row.output,
-            error=row.error,
-            metadata=metadata,
-        )
-        while len(runs) < row.run_index:
-            runs.append(record)  # placeholder; rows arrive in execution order
-        if row.run_index < len(runs):
-            runs[row.run_index] = record
-        else:
-            runs.append(record)
-    return run_data
-
-
 def _fetcher(origins: Mapping[str, int]) -> Callable[[str], list[NodeRunRecord]]:
     def fetch(name: str) -> list[NodeRunRecord]:
         origin = origins[name]
         rows = NodeRun.objects.filter(execution_id=origin, node_name=name).order_by("execution_index")
-        return _records(rows, origin).get(name, [])
+        return records_of(rows, origin).get(name, [])
 
     return fetch
 
@@ -83,7 +54,7 @@ def load_run_data(execution: Execution) -> LazyRunData:
     """
     # No event yet (read before the claim logged ``execution_started``): no node has run.
     fresh = execution.last_sequence == 0
-    own = {} if fresh else _records(NodeRun.objects.filter(execution_id=execution.pk).order_by("execution_index"))
+    own = {} if fresh else records_of(NodeRun.objects.filter(execution_id=execution.pk).order_by("execution_index"))
     origins = {name: int(origin) for name, origin in (execution.reused_runs or {}).items() if name not in own}
     return LazyRunData(own, origins, _fetcher(origins))
 
@@ -208,9 +179,11 @@ def _record_outcome(execution: Execution, worker_id: str, recorder: DbRecorder, 
         "error": ExecutionStatus.ERROR,
         "canceled": ExecutionStatus.CANCELED,
     }
+    if recorder.dirty or recorder.pending_events:
+        # The last checkpoint commits on its own, so its node events reach subscribers without
+        # waiting for the end to be written (a crash in between: the sweeper ends the run).
+        recorder.flush()
     with transaction.atomic():
-        if recorder.dirty or recorder.pending_events:
-            recorder.flush()
         if result.status == "waiting":
             pause: dict[str, Any] | None = recorder.runner.state.pause if recorder.runner else None
             execution_wait(execution_id=execution.pk, worker_id=worker_id, pause=pause)

@@ -656,3 +656,31 @@ def test_n8n_export_shape_validates() -> None:
 
     nodes, _, _ = validate_workflow([node], {}, {}, default_registry())
     assert nodes[0]["parameters"]["options"]["timeout"] == 10000
+
+
+@pytest.mark.parametrize("on_error", ["continueRegularOutput", "continueErrorOutput", "stopWorkflow"])
+def test_a_failing_item_is_routed_by_on_error_and_the_others_go_on(server: Server, on_error: str) -> None:
+    # item 1 asks for a 404, items 0 and 2 for a JSON answer
+    node = http_node(url=f"={server.url}/{{{{ $json.path }}}}")
+    node["onError"] = on_error
+    after = [make_node("Ok", position=(400, 0)), make_node("Failed", position=(400, 200))]
+    conns = connect(("Start", "HTTP"), ("HTTP", "Ok"), ("HTTP", "Failed", 1, 0))
+    if on_error != "continueErrorOutput":
+        conns = connect(("Start", "HTTP"), ("HTTP", "Ok"))
+    paths = [{"path": "echo?n=0"}, {"path": "status/404"}, {"path": "echo?n=2"}]
+    run = run_workflow([make_node("Start", "manualTrigger"), node, *after], conns, [{"json": p} for p in paths])
+    if on_error == "stopWorkflow":
+        assert run.result.status == "error"
+        assert run.result.error["http_code"] == 404
+        return
+    assert run.result.status == "success"
+    assert len(server.paths()) == 3
+    missing = "The resource you are requesting could not be found"
+    if on_error == "continueRegularOutput":
+        ok = run.json("Ok")
+        assert [item.get("error") for item in ok] == [None, missing, None]
+        assert [item.get("query", {}).get("n") for item in ok] == [["0"], None, ["2"]]
+    else:
+        assert [item["query"]["n"] for item in run.json("Ok")] == [["0"], ["2"]]
+        assert run.json("Failed") == [{"path": "status/404", "error": missing}]
+    assert run.records[1].metadata["failed_items"] == 1

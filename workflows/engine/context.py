@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from workflows.engine.errors import ExecutionCanceledError, NodeError, NodeTimeoutError
 
 if TYPE_CHECKING:
-    from workflows.engine.state import Items, RunData, Source
+    from workflows.engine.state import Item, Items, RunData, Source
     from workflows.engine.subworkflows import SubWorkflowPort
 
 # evaluate(template, ctx, item_index, parameter_name) -> value
@@ -70,6 +70,7 @@ class NodeContext:
         "deadline",
         "evaluator",
         "execution",
+        "failed_items",
         "inputs",
         "interrupted",
         "metadata",
@@ -111,6 +112,32 @@ class NodeContext:
         self.deadline: float | None = None
         # The host's "stop now" signal (a stop request), read while a node blocks; ``None``: none.
         self.interrupted: Callable[[], bool] | None = None
+        # Items a node gave up on one by one (``item_failed``), routed by the node's ``onError``.
+        self.failed_items: Items = []
+
+    @property
+    def continue_on_fail(self) -> bool:
+        """Whether a failing item should become an error item instead of failing the node."""
+        node = self.node
+        return node.get("onError") in ("continueRegularOutput", "continueErrorOutput") or bool(
+            node.get("continueOnFail")
+        )
+
+    def item_failed(self, index: int, error: BaseException) -> Item:
+        """The item that stands for input item ``index`` failing (``continue_on_fail`` nodes).
+
+        As n8n: on the regular output it carries ``{error}``; routed to the error output
+        (``continueErrorOutput``) it keeps the input's fields and adds ``error``.
+        """
+        message = str(getattr(error, "message", "") or error) or type(error).__name__
+        if self.node.get("onError") == "continueErrorOutput":
+            source = self.input(0)[index].get("json", {}) if index < len(self.input(0)) else {}
+            item: Item = {"json": {**source, "error": message}, "pairedItem": {"item": index}}
+        else:
+            item = {"json": {"error": message}, "pairedItem": {"item": index}}
+        self.failed_items.append(item)
+        self.metadata["failed_items"] = len(self.failed_items)
+        return item
 
     def time_left(self) -> float | None:
         """Seconds until the node's deadline (≥ 0), ``None`` without one: bound blocking calls by it."""

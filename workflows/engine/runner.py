@@ -425,6 +425,7 @@ class WorkflowRunner:
             node_deadline = time.monotonic() + plan.timeout if plan.timeout else None
             deadlines = [d for d in (node_deadline, self._deadline) if d is not None]
             ctx.deadline = min(deadlines) if deadlines else None
+            ctx.failed_items = []
             try:
                 if self._timed_out():
                     raise ExecutionTimeoutError("The execution timed out")
@@ -479,6 +480,11 @@ class WorkflowRunner:
                 return result
             while len(result) < plan.output_count:
                 result.append([])
+            if ctx.failed_items and plan.on_error == "continueErrorOutput":
+                # Items the node gave up on one by one go to the error output (n8n's routing).
+                failed = {id(item) for item in ctx.failed_items}
+                result[0] = [item for item in result[0] if id(item) not in failed]
+                result[-1] = [*result[-1], *ctx.failed_items]
             return result
 
     def _sleep(self, seconds: float) -> bool:

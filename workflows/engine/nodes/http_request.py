@@ -16,7 +16,13 @@ from urllib.parse import parse_qsl
 import httpx
 
 from workflows.engine.context import NodeContext
-from workflows.engine.errors import NodeError, NodeTimeoutError, ParameterError
+from workflows.engine.errors import (
+    ExecutionCanceledError,
+    ExecutionTimeoutError,
+    NodeError,
+    NodeTimeoutError,
+    ParameterError,
+)
 from workflows.engine.items import set_path
 from workflows.engine.nodes.base import NodeType, require_choice, require_type
 from workflows.engine.registry import registry
@@ -480,28 +486,44 @@ class HttpRequest(NodeType):
         with contextlib.ExitStack() as stack:
             clients: dict[tuple[bool, int, str | None], httpx.Client] = {}
             for i, _item in enumerate(ctx.input(0)):
-                request = _build(ctx, i, version)
-                self._pause_between_batches(ctx, i)
-                key = (request.verify, request.max_redirects, request.proxy)
-                if key not in clients:
-                    clients[key] = stack.enter_context(
-                        httpx.Client(
-                            verify=request.verify,
-                            max_redirects=request.max_redirects,
-                            proxy=request.proxy,
-                            event_hooks={"request": [_guard_request]},
-                        )
-                    )
-                client = clients[key]
-                # A stop request or the deadline aborts the call in flight: closing the client
-                # drops its connections, and the node gives up at once.
-                response = ctx.interruptible(
-                    functools.partial(_send, client, request, i, ctx.time_left()), abort=client.close
-                )
-                if response.status_code >= 400 and not request.response.get("neverError", False):
-                    _raise_for_status(response, i)
-                out.extend(_to_items(response, request.response, i))
+                try:
+                    out.extend(self._one(ctx, i, version, clients, stack))
+                except (ExecutionCanceledError, ExecutionTimeoutError):
+                    raise
+                except NodeError as exc:
+                    # As n8n's continueOnFail: this item fails, the others go on.
+                    if not ctx.continue_on_fail:
+                        raise
+                    out.append(ctx.item_failed(i, exc))
         return [out]
+
+    def _one(
+        self,
+        ctx: NodeContext,
+        i: int,
+        version: float,
+        clients: dict[tuple[bool, int, str | None], httpx.Client],
+        stack: contextlib.ExitStack,
+    ) -> Items:
+        request = _build(ctx, i, version)
+        self._pause_between_batches(ctx, i)
+        key = (request.verify, request.max_redirects, request.proxy)
+        if key not in clients:
+            clients[key] = stack.enter_context(
+                httpx.Client(
+                    verify=request.verify,
+                    max_redirects=request.max_redirects,
+                    proxy=request.proxy,
+                    event_hooks={"request": [_guard_request]},
+                )
+            )
+        client = clients[key]
+        # A stop request or the deadline aborts the call in flight: closing the client drops
+        # its connections, and the node gives up at once.
+        response = ctx.interruptible(functools.partial(_send, client, request, i, ctx.time_left()), abort=client.close)
+        if response.status_code >= 400 and not request.response.get("neverError", False):
+            _raise_for_status(response, i)
+        return _to_items(response, request.response, i)
 
     @staticmethod
     def _pause_between_batches(ctx: NodeContext, i: int) -> None:
