@@ -189,7 +189,7 @@ def subworkflow_call(*, caller: Caller, call: SubWorkflowCall) -> SubWorkflowOut
         return SubWorkflowOutcome(
             SubWorkflowStatus.QUEUED, execution_id=str(child.pk), workflow_id=str(child.workflow_id)
         )
-    timed_out = _run_in_process(child.pk, call.timeout)
+    timed_out = _run_in_process(child.pk, call.timeout, call.caller_time_left)
     return subworkflow_complete(record=record, call=call, timed_out=timed_out)
 
 
@@ -330,28 +330,32 @@ def _inline_snapshot(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_in_process(child_id: int, timeout: float | None) -> bool:
-    """Run the child here to its end; with a ``timeout``, stop it once that passes.
+def _run_in_process(child_id: int, timeout: float | None, caller_time_left: float | None = None) -> bool:
+    """Run the child here to its end; stop it once its call ``timeout`` or the caller's time passes.
 
-    Returns whether the timeout stopped it. The stop is the ordinary cancel request: the child
-    ends ``canceled`` at its next checkpoint (a node already running finishes first).
+    Returns whether the call's own timeout stopped it (the caller running out of time ends the
+    caller anyway). The stop is the ordinary cancel request: a running HTTP call is aborted,
+    anything else ends at the child's next checkpoint.
     """
     # Imported here: the worker service builds every execution's port from this module.
     from executions.services.worker import execution_run
 
-    if not timeout:
+    limits = [(t, own) for t, own in ((timeout, True), (caller_time_left, False)) if t is not None]
+    if not limits:
         execution_run(execution_id=child_id)
         return False
+    after, own = min(limits, key=lambda limit: limit[0])
     fired = threading.Event()
 
     def time_out() -> None:
+        reason = f"Timed out after {after:g} s" if own else "The calling execution ran out of time"
         try:
-            if _stop(child_id, f"Timed out after {timeout:g} s"):
+            if _stop(child_id, reason) and own:
                 fired.set()
         finally:
             connection.close()
 
-    timer = threading.Timer(timeout, time_out)
+    timer = threading.Timer(after, time_out)
     timer.daemon = True
     timer.start()
     try:

@@ -132,3 +132,36 @@ def test_bad_timeout_settings_are_refused(api) -> None:
         response = api.post("/api/workflows/", {**body, "settings": settings_}, format="json")
         assert response.status_code == 400
         assert field in str(response.json())
+
+
+def test_a_parent_timeout_stops_the_child_it_runs_in_place(api, create_workflow, json_server, inline_runs) -> None:
+    base, calls = json_server(lambda path: Reply({"late": True}, delay=10))
+    child = create_workflow(
+        chained(
+            [
+                make_node("In", "executeWorkflowTrigger", 1.1, (0, 0)),
+                make_node("Slow", "httpRequest", 4.2, (200, 0), parameters={"url": f"{base}/slow"}),
+            ]
+        )
+    )
+    parent = chained(
+        [
+            make_node("Start", "manualTrigger"),
+            make_node(
+                "Call",
+                "executeWorkflow",
+                1.2,
+                (200, 0),
+                parameters={"workflowId": {"__rl": True, "value": str(child["id"]), "mode": "id"}},
+            ),
+            make_node("After", position=(400, 0)),
+        ]
+    )
+    wf = create_workflow(parent, settings={"executionTimeout": 1})
+    execution, took = run(api, wf["id"])
+    assert len(calls) == 1
+    assert_timed_out(execution, 1)
+    assert took < 3, f"the parent took {took:.2f} s for a 1 s timeout"
+    stopped = Execution.objects.get(parent_execution=execution, mode="integrated")
+    assert stopped.status == "canceled"
+    assert NodeRun.objects.get(execution=stopped, node_name="Slow").status == "canceled"

@@ -86,6 +86,9 @@ class SubWorkflowCall:
     items: Items
     wait: bool = True
     timeout: float | None = None  # seconds; None: no limit
+    # The caller's own running time left (its node or execution timeout): a child run in place
+    # is stopped when it is spent. ``None``: the caller has no limit.
+    caller_time_left: float | None = None
     output_mode: str = "lastNode"
     output_node: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)

@@ -281,6 +281,7 @@ class ExecuteWorkflow(NodeType):
             items=_inputs(ctx, items, item_index),
             wait=wait,
             timeout=float(timeout) if timeout is not None else None,
+            caller_time_left=ctx.time_left(),
             output_mode=output_mode,
             output_node=str(output_node) if output_node else None,
             variables=variables,
