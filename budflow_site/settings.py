@@ -214,9 +214,26 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", BUDFLOW_PUBLIC_URL.startswith("https"))
+    # An https public URL means TLS in front of daphne (docs/deploy.md): secure cookies, redirect
+    # http to https and HSTS by default, each overridable by the variable of the same name.
+    _HTTPS = BUDFLOW_PUBLIC_URL.startswith("https")
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
+    # Load balancers probe each web process over plain http: never redirect the health checks.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS else 0, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole registrable domain to https in browsers for months: an
+        # operator's decision (SECURE_HSTS_PRELOAD=true), not a default the deploy check nags for.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # Behind a proxy that sets this header (and strips it from clients), e.g. X-Forwarded-Proto,
+    # when daphne does not run with --proxy-headers.
+    if _proxy_ssl_header := env_str("SECURE_PROXY_SSL_HEADER", ""):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 LOGGING = {
     "version": 1,

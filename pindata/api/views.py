@@ -56,6 +56,7 @@ class NodePinView(APIView):
         )
         return Response(PinSerializer(pin).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int, node_name: str) -> Response:
         pin_delete(workflow=_workflow(request, pk), node_name=node_name)
         return Response(status=status.HTTP_204_NO_CONTENT)
