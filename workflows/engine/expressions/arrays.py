@@ -18,6 +18,7 @@ from workflows.engine.expressions.values import (
     join,
     norm,
     norm_int,
+    relative_index,
     same_value_zero,
     strict_equal,
     to_integer,
@@ -30,15 +31,6 @@ if TYPE_CHECKING:
     from workflows.engine.expressions.runtime import Runtime
 
 A = ARRAY_METHODS
-
-
-def _relative(value: Any, length: int, default: int) -> int:
-    if value is UNDEFINED:
-        return default
-    n = to_integer(value)
-    if n < 0:
-        return max(length + n, 0)
-    return min(n, length)
 
 
 # -- callbacks -------------------------------------------------------------------------------
@@ -211,7 +203,7 @@ def _to_string(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
 def _includes(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
     needle = arg(args, 0)
     rt.charge(len(arr) >> 6)
-    start = _relative(arg(args, 1), len(arr), 0)
+    start = relative_index(arg(args, 1), len(arr), 0)
     return any(same_value_zero(x, needle) for x in arr[start:])
 
 
@@ -219,7 +211,7 @@ def _includes(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
 def _index_of(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
     needle = arg(args, 0)
     rt.charge(len(arr) >> 6)
-    for i in range(_relative(arg(args, 1), len(arr), 0), len(arr)):
+    for i in range(relative_index(arg(args, 1), len(arr), 0), len(arr)):
         if strict_equal(arr[i], needle):
             return i
     return -1
@@ -241,7 +233,7 @@ def _last_index_of(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
 @method(A, "slice")
 def _slice(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
     n = len(arr)
-    return arr[_relative(arg(args, 0), n, 0) : _relative(arg(args, 1), n, n)]
+    return arr[relative_index(arg(args, 0), n, 0) : relative_index(arg(args, 1), n, n)]
 
 
 @method(A, "concat")
@@ -290,8 +282,8 @@ def _at(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
 @method(A, "fill")
 def _fill(rt: Runtime, arr: list[Any], args: list[Any]) -> Any:
     n = len(arr)
-    start = _relative(arg(args, 1), n, 0)
-    end = _relative(arg(args, 2), n, n)
+    start = relative_index(arg(args, 1), n, 0)
+    end = relative_index(arg(args, 2), n, n)
     value = arg(args, 0)
     return arr[:start] + [value] * max(end - start, 0) + arr[max(end, start) :]
 

@@ -37,6 +37,7 @@ from workflows.engine.expressions.values import (
     check_string,
     check_string_length,
     js_trim,
+    relative_index,
     string_to_number,
     to_integer,
     to_string,
@@ -48,16 +49,6 @@ if TYPE_CHECKING:
     from workflows.engine.expressions.runtime import Runtime
 
 S = STRING_METHODS
-
-
-def _relative(value: Any, length: int, default: int) -> int:
-    """A start/end argument of ``slice``/``at``: negative counts from the end, clamped."""
-    if value is UNDEFINED:
-        return default
-    n = to_integer(value)
-    if n < 0:
-        return max(length + n, 0)
-    return min(n, length)
 
 
 def _clamped(value: Any, length: int, default: int) -> int:
@@ -188,7 +179,7 @@ def _match_all(rt: Runtime, s: str, args: list[Any]) -> Any:
 @method(S, "slice")
 def _slice(rt: Runtime, s: str, args: list[Any]) -> Any:
     n = len(s)
-    return s[_relative(arg(args, 0), n, 0) : _relative(arg(args, 1), n, n)]
+    return s[relative_index(arg(args, 0), n, 0) : relative_index(arg(args, 1), n, n)]
 
 
 @method(S, "substring")
@@ -202,7 +193,7 @@ def _substring(rt: Runtime, s: str, args: list[Any]) -> Any:
 @method(S, "substr")
 def _substr(rt: Runtime, s: str, args: list[Any]) -> Any:
     n = len(s)
-    start = _relative(arg(args, 0), n, 0)
+    start = relative_index(arg(args, 0), n, 0)
     length = n - start if arg(args, 1) is UNDEFINED else min(max(to_integer(args[1]), 0), n - start)
     return s[start : start + length]
 

@@ -257,6 +257,16 @@ def to_integer(v: Any) -> int:
     return int(n)
 
 
+def relative_index(value: Any, length: int, default: int) -> int:
+    """A start/end argument of ``slice``/``at``/``indexOf``: negative counts from the end, clamped."""
+    if value is UNDEFINED:
+        return default
+    n = to_integer(value)
+    if n < 0:
+        return max(length + n, 0)
+    return min(n, length)
+
+
 def to_int32(v: Any) -> int:
     number = to_number(v)
     if type(number) is float:
