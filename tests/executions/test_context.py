@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from executions.models import Execution
 from tests.conftest import chained, make_node
+from tests.executions.test_subworkflows import call, passthrough
 from workflows.models import Variable, Workflow
 
 inline = pytest.mark.django_db(transaction=True)
@@ -137,7 +138,7 @@ def test_a_sub_workflow_sees_its_parents_execution_mode(
     child = create_workflow(
         chained(
             [
-                make_node("In", "executeWorkflowTrigger", 1.1, parameters={"inputSource": "passthrough"}),
+                passthrough(),
                 set_node("Mode", {"mode": ("={{ $execution.mode }}", "string")}),
             ]
         ),
@@ -147,13 +148,7 @@ def test_a_sub_workflow_sees_its_parents_execution_mode(
         chained(
             [
                 make_node("Start", "manualTrigger"),
-                make_node(
-                    "Call",
-                    "executeWorkflow",
-                    1.2,
-                    (200, 0),
-                    parameters={"workflowId": {"__rl": True, "value": str(child["id"]), "mode": "id"}},
-                ),
+                call(child["id"]),
             ]
         ),
         name="parent",

@@ -11,6 +11,7 @@ import pytest
 
 from executions.models import Execution, NodeRun
 from tests.conftest import Reply, chained, make_node
+from tests.executions.test_subworkflows import call, entry
 from workflows.engine.registry import default_registry
 from workflows.engine.runner import WorkflowRunner, start_state
 
@@ -139,7 +140,7 @@ def test_a_parent_timeout_stops_the_child_it_runs_in_place(api, create_workflow,
     child = create_workflow(
         chained(
             [
-                make_node("In", "executeWorkflowTrigger", 1.1, (0, 0)),
+                entry(),
                 make_node("Slow", "httpRequest", 4.2, (200, 0), parameters={"url": f"{base}/slow"}),
             ]
         )
@@ -147,13 +148,7 @@ def test_a_parent_timeout_stops_the_child_it_runs_in_place(api, create_workflow,
     parent = chained(
         [
             make_node("Start", "manualTrigger"),
-            make_node(
-                "Call",
-                "executeWorkflow",
-                1.2,
-                (200, 0),
-                parameters={"workflowId": {"__rl": True, "value": str(child["id"]), "mode": "id"}},
-            ),
+            call(child["id"]),
             make_node("After", position=(400, 0)),
         ]
     )

@@ -14,27 +14,14 @@ import pytest
 from executions.models import Execution
 from tests.conftest import chained, make_node
 from tests.executions.procs import running
+from tests.executions.test_subworkflows import call, passthrough
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def entry() -> dict:
-    return make_node("In", "executeWorkflowTrigger", 1.1, (0, 0), parameters={"inputSource": "passthrough"})
-
-
-def call(workflow_id: int, **parameters: object) -> dict:
-    return make_node(
-        "Call",
-        "executeWorkflow",
-        1.2,
-        (200, 0),
-        parameters={"workflowId": {"__rl": True, "value": str(workflow_id)}, **parameters},
-    )
-
-
 def test_two_workers_run_four_three_level_chains_without_deadlock(api, create_workflow) -> None:
-    leaf = create_workflow(chained([entry(), make_node("Leaf", position=(200, 0))]), name="leaf")["id"]
-    middle = create_workflow(chained([entry(), call(leaf, mode="each")]), name="middle")["id"]
+    leaf = create_workflow(chained([passthrough(), make_node("Leaf", position=(200, 0))]), name="leaf")["id"]
+    middle = create_workflow(chained([passthrough(), call(leaf, mode="each")]), name="middle")["id"]
     top = create_workflow(chained([make_node("Start", "manualTrigger"), call(middle)]), name="top")["id"]
     ids = []
     for n in range(4):
@@ -63,7 +50,7 @@ def test_parents_of_waiting_children_hold_no_worker_and_survive_a_restart(api, c
     none holds the worker), the worker is restarted, and the timer process's resumes of the
     children carry every parent to its end."""
     pause = make_node("Wait", "wait", 1.1, (200, 0), parameters={"amount": 1, "unit": "seconds"}, webhookId="w")
-    child = create_workflow(chained([entry(), pause, make_node("Done", position=(400, 0))]), name="child")["id"]
+    child = create_workflow(chained([passthrough(), pause, make_node("Done", position=(400, 0))]), name="child")["id"]
     top = create_workflow(chained([make_node("Start", "manualTrigger"), call(child)]), name="top")["id"]
     ids = []
     for n in range(3):

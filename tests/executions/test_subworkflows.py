@@ -31,6 +31,11 @@ def entry(**parameters: Any) -> Definition:
     return make_node("In", "executeWorkflowTrigger", 1.1, (0, 0), parameters=parameters)
 
 
+def passthrough() -> Definition:
+    """An entry that hands the caller's items on as they are."""
+    return entry(inputSource="passthrough")
+
+
 def call(workflow_id: Any, name: str = "Call", x: int = 200, **parameters: Any) -> Definition:
     return make_node(
         name,
