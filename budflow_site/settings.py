@@ -152,7 +152,15 @@ if REDIS_URL:
             },
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Keys are scoped like the queue: deployments (and test runs) sharing a Redis never read
+    # each other's entries (cached pins naming ids of another database).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": str(Q_CLUSTER["name"]),
+        }
+    }
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.05
